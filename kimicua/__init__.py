@@ -1,0 +1,3 @@
+"""kimicua: an open runtime for GUI agents around Kimi-VL-A3B."""
+
+__version__ = "0.1.0"

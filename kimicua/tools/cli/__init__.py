@@ -1,0 +1,19 @@
+"""The `kimicua` command: a thin dispatch onto plain functions.
+
+Each sub-command lives in its own module and imports heavy dependencies (torch,
+playwright) inside the command body, so `kimicua --help` stays fast and the core
+never needs torch.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from kimicua.tools.cli import model as _model
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+app.add_typer(_model.app, name="model")
+
+
+def main() -> None:
+    app()
