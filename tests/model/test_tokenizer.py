@@ -1,0 +1,127 @@
+"""KimiTokenizer on the tiny ranks file: round trips, the Han-aware split, specials, errors."""
+
+import json
+
+import pytest
+import regex
+import tiktoken
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kimicua.model.tokenizer import (
+    N_SPECIAL,
+    PAT_STR,
+    SPECIAL_OFFSETS,
+    KimiTokenizer,
+    load_ranks,
+    write_tokenizer_files,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tok")
+    info = write_tokenizer_files(out)
+    return out, info, KimiTokenizer.from_pretrained(out)
+
+
+def tiktoken_pieces(text: str) -> list[str]:
+    """How tiktoken's own regex engine splits text.
+
+    With every byte substring of text in the ranks, BPE merges each split piece into one token,
+    so the tokens are exactly the pieces.
+    """
+    data = text.encode()
+    subs = {data[i:j] for i in range(len(data)) for j in range(i + 2, len(data) + 1)}
+    ranks = {bytes([b]): b for b in range(256)}
+    for s in sorted(subs, key=lambda s: (len(s), s)):
+        ranks[s] = len(ranks)
+    enc = tiktoken.Encoding("probe", pat_str=PAT_STR, mergeable_ranks=ranks, special_tokens={})
+    return [enc.decode_single_token_bytes(t).decode() for t in enc.encode_ordinary(text)]
+
+
+def test_split_pattern_on_hand_checked_string():
+    text = "Hello World你好世界 HTTPServer don't I'M 12345 ... \n\n  x 价格是100元。日本語のテキスト"
+    expected = [
+        "Hello", " World", "你好世界", " HTTPServer", " don't", " I'M", " ", "123", "45",
+        " ...", " \n\n", " ", " x", " ", "价格是", "100", "元", "。", "日本語", "のテキスト",
+    ]
+    assert tiktoken_pieces(text) == expected
+    # the `regex` module (V1 for `&&`) is the independent reference used for BPE training
+    assert regex.findall(PAT_STR, text, flags=regex.V1) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZé中文字 \n\t.,'s1234!😀ſK_-ー")), max_size=24))
+def test_tiktoken_split_matches_regex_module(text):
+    assert tiktoken_pieces(text) == regex.findall(PAT_STR, text, flags=regex.V1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The quick brown fox jumps over the lazy dog.",
+        "请点击屏幕右上角的设置按钮，然后选择显示。",
+        "def f(x: int) -> int:\n\treturn x ** 2  # square\n",
+        "done 😀👍🏽 🇯🇵 ok",
+        "",
+    ],
+)
+def test_round_trip(tiny, text):
+    _, _, tok = tiny
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text
+    assert all(0 <= i < tok.n_base for i in ids)
+
+
+def test_merges_compress_and_every_token_is_reachable(tiny):
+    out, info, tok = tiny
+    ranks = load_ranks(out / "tiktoken.model")
+    assert info.n_base == len(ranks) > 256 + 300
+    assert len(tok.encode("the screenshot")) < len("the screenshot".encode())
+    # a valid BPE: encoding each token's bytes as one piece gives back that token
+    for token, rank in ranks.items():
+        assert tok._enc._encode_single_piece(token) == [rank]
+
+
+def test_specials_encode_to_their_ids(tiny):
+    _, info, tok = tiny
+    assert info.vocab_size == tok.vocab_size == info.n_base + N_SPECIAL
+    for name, offset in SPECIAL_OFFSETS.items():
+        assert tok.encode(name) == [info.n_base + offset]
+        assert tok.token_id(name) == info.n_base + offset
+        assert info.n_base + offset not in tok.encode(name, allow_special=False)
+    assert (tok.bos_id, tok.eos_id, tok.pad_id) == (info.bos_id, info.eos_id, info.pad_id)
+    assert (tok.im_end_id, tok.media_pad_id) == (info.im_end_id, info.media_pad_id)
+    assert tok.encode("<|reserved_token_%d|>" % (info.n_base + 5)) == [info.n_base + 5]
+    ids = tok.encode("<|im_user|>user<|im_middle|>hi<|im_end|>")
+    assert ids[0] == tok.im_user_id and ids[-1] == tok.im_end_id
+    assert tok.decode(ids, skip_special_tokens=True) == "userhi"
+    assert tok.decode(ids) == "<|im_user|>user<|im_middle|>hi<|im_end|>"
+
+
+def test_config_names_win_and_missing_config_uses_known_names(tiny, tmp_path):
+    out, info, _ = tiny
+    (tmp_path / "tiktoken.model").write_bytes((out / "tiktoken.model").read_bytes())
+    assert KimiTokenizer.from_pretrained(tmp_path).media_pad_id == info.media_pad_id
+    cfg = json.loads((out / "tokenizer_config.json").read_text())
+    assert len(cfg["added_tokens_decoder"]) == N_SPECIAL
+    cfg["added_tokens_decoder"] = {str(info.n_base + 7): {"content": "<|custom|>"}}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
+    tok = KimiTokenizer.from_pretrained(tmp_path)
+    assert tok.token_id("<|custom|>") == info.n_base + 7
+    assert tok.encode("<|reserved_token_%d|>" % info.n_base) == [info.n_base]
+    with pytest.raises(KeyError, match="im_end"):
+        tok.im_end_id
+
+
+def test_missing_or_corrupt_ranks_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "tiktoken.model")):
+        KimiTokenizer.from_pretrained(tmp_path)
+    (tmp_path / "tiktoken.model").write_text("IQ== 0\nnot-base64!! 1\n")
+    with pytest.raises(ValueError, match=r"tiktoken.model: line 2") as err:
+        KimiTokenizer.from_pretrained(tmp_path)
+    assert "\n" not in str(err.value)
+    (tmp_path / "tiktoken.model").write_text("IQ== 0\nIg== 5\n")
+    with pytest.raises(ValueError, match="not unique 0..n-1"):
+        KimiTokenizer.from_pretrained(tmp_path)
