@@ -1,0 +1,101 @@
+"""Multi-head latent attention (MLA, DeepSeek-V2/V3) as used by Moonlight.
+
+The KV cache holds only the normalised latent (kv_lora_rank, 512) and the single shared RoPE
+key (64) per token, not full K/V. Prefill expands the latent through kv_b_proj (compute bound);
+decode absorbs kv_b_proj into the query and output ("absorbed weights"), attending directly
+over the latent cache (bandwidth bound).
+Legend: B batch, L new tokens, T cached+new tokens, H heads, N nope dim (128), R rope dim (64),
+V value dim (128), K latent (512), D hidden (2048).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kimicua.model.config import TextConfig
+from kimicua.model.norm import RMSNorm
+from kimicua.model.rope import apply_rope
+
+
+@dataclass
+class LayerCache:
+    """One layer's MLA cache: latent [B, Tmax, K] and roped shared key [B, Tmax, R]."""
+
+    latent: torch.Tensor
+    k_rope: torch.Tensor
+
+
+class MLA(nn.Module):
+    def __init__(self, cfg: TextConfig):
+        super().__init__()
+        self.cfg = cfg
+        H, D = cfg.num_heads, cfg.hidden_size
+        self.q_proj = nn.Linear(D, H * cfg.qk_head_dim, bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(D, cfg.kv_lora_rank + cfg.qk_rope_head_dim, bias=False)
+        self.kv_a_layernorm = RMSNorm(cfg.kv_lora_rank, eps=cfg.kv_norm_eps)
+        self.kv_b_proj = nn.Linear(cfg.kv_lora_rank, H * (cfg.qk_nope_head_dim + cfg.v_head_dim), bias=False)
+        self.o_proj = nn.Linear(H * cfg.v_head_dim, D, bias=False)
+        self.scale = cfg.qk_head_dim**-0.5
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        angles: torch.Tensor,
+        cache: LayerCache | None = None,
+        start: int = 0,
+    ) -> torch.Tensor:
+        """x [B, L, D], angles [L, R/2] for positions start..start+L-1 -> [B, L, D]."""
+        c = self.cfg
+        B, L, _ = x.shape
+        q = self.q_proj(x).view(B, L, c.num_heads, c.qk_head_dim)
+        q_nope, q_rope = q.split([c.qk_nope_head_dim, c.qk_rope_head_dim], dim=-1)
+        q_rope = apply_rope(q_rope, angles)  # [B, L, H, R]
+        latent, k_rope = self.kv_a_proj_with_mqa(x).split([c.kv_lora_rank, c.qk_rope_head_dim], dim=-1)
+        latent = self.kv_a_layernorm(latent)  # [B, L, K]
+        k_rope = apply_rope(k_rope.unsqueeze(2), angles).squeeze(2)  # [B, L, R]: one head shared by all
+        if cache is not None:
+            cache.latent[:B, start : start + L] = latent
+            cache.k_rope[:B, start : start + L] = k_rope
+            if start > 0:
+                out = self._absorbed(q_nope, q_rope, cache.latent[:B, : start + L], cache.k_rope[:B, : start + L], start)
+                return self.o_proj(out.reshape(B, L, -1))
+        out = self._expanded(q_nope, q_rope, latent, k_rope)
+        return self.o_proj(out.reshape(B, L, -1))
+
+    def _expanded(self, q_nope, q_rope, latent, k_rope) -> torch.Tensor:
+        """Causal attention over the new tokens only, latent expanded to per-head K/V."""
+        c = self.cfg
+        B, L, H, _ = q_nope.shape
+        kv = self.kv_b_proj(latent).view(B, L, H, c.qk_nope_head_dim + c.v_head_dim)
+        k_nope, v = kv.split([c.qk_nope_head_dim, c.v_head_dim], dim=-1)
+        q = torch.cat([q_nope, q_rope], dim=-1).transpose(1, 2)  # [B, H, L, N+R]
+        k = torch.cat([k_nope, k_rope.unsqueeze(2).expand(B, L, H, -1)], dim=-1).transpose(1, 2)
+        out = F.scaled_dot_product_attention(q, k, v.transpose(1, 2), is_causal=L > 1, scale=self.scale)
+        return out.transpose(1, 2)  # [B, L, H, V]
+
+    def _absorbed(self, q_nope, q_rope, latent, k_rope, start: int) -> torch.Tensor:
+        """Attention straight over the latent cache: kv_b_proj folded into q and the output.
+
+        q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
+        sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix.
+        """
+        c = self.cfg
+        B, L, H, _ = q_nope.shape
+        T = latent.shape[1]
+        w = self.kv_b_proj.weight.view(H, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
+        w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)  # [H, N, K], [H, V, K]
+        q_lat = torch.einsum("blhn,hnk->bhlk", q_nope, w_uk)  # [B, H, L, K]
+        q = torch.cat([q_lat, q_rope.transpose(1, 2)], dim=-1)  # [B, H, L, K+R]
+        k = torch.cat([latent, k_rope], dim=-1).unsqueeze(1)  # [B, 1, T, K+R]: one "KV head"
+        mask = None
+        if L > 1:  # new token i sits at position start+i and sees cache positions <= start+i
+            pos = torch.arange(T, device=q.device)
+            mask = pos[None, :] <= (start + torch.arange(L, device=q.device))[:, None]
+        out = F.scaled_dot_product_attention(
+            q, k, latent.unsqueeze(1), attn_mask=mask, scale=self.scale, enable_gqa=True
+        )  # [B, H, L, K]
+        return torch.einsum("bhlk,hvk->blhv", out, w_uv)  # [B, L, H, V]

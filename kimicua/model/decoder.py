@@ -1,0 +1,66 @@
+"""Moonlight: the DeepSeek-V3-style MoE decoder of Kimi-VL.
+
+Legend: B batch, L new tokens, D hidden, V vocab.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kimicua.model.attention import MLA, LayerCache
+from kimicua.model.config import TextConfig
+from kimicua.model.moe import MoE, SwiGLU
+from kimicua.model.norm import RMSNorm
+from kimicua.model.rope import text_rope_angles
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg: TextConfig, index: int):
+        super().__init__()
+        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.self_attn = MLA(cfg)
+        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.mlp = MoE(cfg) if cfg.is_moe_layer(index) else SwiGLU(cfg.hidden_size, cfg.intermediate_size)
+
+    def forward(self, x, angles, cache: LayerCache | None = None, start: int = 0):
+        x = x + self.self_attn(self.input_layernorm(x), angles, cache, start)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Backbone(nn.Module):
+    """Embedding + layers + final norm (the checkpoint's `language_model.model`)."""
+
+    def __init__(self, cfg: TextConfig):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(DecoderLayer(cfg, i) for i in range(cfg.num_layers))
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+
+
+class Moonlight(nn.Module):
+    """Decoder over input embeddings; the lm_head runs only where logits are asked for."""
+
+    def __init__(self, cfg: TextConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.model = Backbone(cfg)
+        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+
+    def forward(
+        self,
+        embeds: torch.Tensor,
+        caches: list[LayerCache] | None = None,
+        start: int = 0,
+        last_only: bool = False,
+    ) -> torch.Tensor:
+        """embeds [B, L, D] at positions start..start+L-1 -> logits [B, L, V] ([B, 1, V] if last_only)."""
+        L = embeds.shape[1]
+        pos = torch.arange(start, start + L, device=embeds.device)
+        angles = text_rope_angles(pos, self.cfg.qk_rope_head_dim, self.cfg.rope_theta)  # [L, R/2]
+        x = embeds
+        for i, layer in enumerate(self.model.layers):
+            x = layer(x, angles, None if caches is None else caches[i], start)
+        if last_only:
+            x = x[:, -1:]  # the reference computes lm_head at every position: 163840 x D per token
+        return self.lm_head(self.model.norm(x))
