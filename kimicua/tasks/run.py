@@ -1,0 +1,102 @@
+"""TaskRun: one task bound to one episode's workdir and page server.
+
+This is the object the episode loop takes (the agent package never imports tasks):
+``id``, ``instruction``, ``env_kind``, ``setup(env)``, ``evaluate(env, actions)``,
+``solution(env)`` and ``close()``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from kimicua.env.actions import Action
+from kimicua.tasks.context import PlaceholderError, RunContext, mentions, substitute
+from kimicua.tasks.evaluate import Evaluation, evaluate
+from kimicua.tasks.pages import BUILTIN_PAGES, PageServer
+from kimicua.tasks.schema import Task
+from kimicua.tasks.setup import SetupError, UnsupportedStep, run_steps
+from kimicua.tasks.solution import solution_actions
+
+
+def pages_root(task: Task) -> Path:
+    """The folder served at ``{pages}``: the task's ``kimicua.pages`` (relative to its
+    file) or the built-in pages."""
+    if task.kimicua and task.kimicua.pages:
+        base = task.origin.parent if task.origin else Path.cwd()
+        return (base / task.kimicua.pages).resolve()
+    return BUILTIN_PAGES
+
+
+class TaskRun:
+    """A task ready to play: a fresh temp workdir, and a page server if the task uses one."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.last_evaluation: Evaluation | None = None
+        self._workdir = Path(tempfile.mkdtemp(prefix="kimicua-task-"))
+        self._server: PageServer | None = None
+        try:
+            if mentions(task.model_dump(), "pages"):
+                self._server = PageServer(pages_root(task))
+        except BaseException:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            raise
+        self.ctx = RunContext(self._workdir, self._server.url if self._server else None)
+
+    @property
+    def id(self) -> str:
+        return self.task.id
+
+    @property
+    def env_kind(self) -> str:
+        return self.task.env_kind
+
+    @property
+    def instruction(self) -> str:
+        return substitute(self.task.instruction, self.ctx.variables())
+
+    @property
+    def workdir(self) -> Path:
+        return self._workdir
+
+    def setup(self, env) -> None:
+        """Empty the workdir and perform the task's setup steps (SetupError, one line)."""
+        self.ctx = replace(self.ctx, screen=env.screen)
+        for child in self._workdir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        try:
+            run_steps(self.task.config, env, self.ctx)
+        except PlaceholderError as err:
+            raise SetupError(f"task {self.id}: {err}") from None
+        except UnsupportedStep:
+            raise  # already names the step type; callers tell "unsupported" from "failed"
+        except SetupError as err:
+            raise SetupError(f"task {self.id}: {err}") from None
+
+    def evaluate(self, env, actions: Sequence[Action]) -> float:
+        """The episode's score in 0..1; details in ``last_evaluation``."""
+        self.last_evaluation = evaluate(self.task.evaluator, env, self.ctx, list(actions))
+        return self.last_evaluation.score
+
+    def solution(self, env) -> Iterator[Action]:
+        """The scripted solution, resolved lazily against the live screen."""
+        return solution_actions(self.task, env, self.ctx)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> TaskRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

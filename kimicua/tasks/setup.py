@@ -1,0 +1,184 @@
+"""OSWorld setup steps that make sense on a local display (no VM, no cloud).
+
+Each step runs against the Env with its parameters already substituted (see
+``context``). Unsupported types raise UnsupportedStep naming the type; any other
+failure raises SetupError with one line naming the step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shlex
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from kimicua.tasks.context import RunContext, substitute
+from kimicua.tasks.fetch import FetchError, fetch
+from kimicua.tasks.schema import SetupStep
+
+# File types opened in a browser rather than the text editor; the rest go to xdg-open.
+_BROWSER_SUFFIXES = {".html", ".htm", ".pdf", ".svg", ".png", ".jpg", ".jpeg", ".gif"}
+_TEXT_SUFFIXES = {".txt", ".md", ".py", ".csv", ".json", ".log", ".ini", ".cfg", ".conf",
+                  ".sh", ".yaml", ".yml", ".xml", ".tex", ".c", ".h", ".js", ".css", ""}
+TEXT_EDITOR = "mousepad"  # Debian package: mousepad
+BROWSER = "chromium"
+WINDOW_TIMEOUT_S = 15.0
+
+
+class SetupError(RuntimeError):
+    """A setup step that failed (one line naming the step)."""
+
+
+class UnsupportedStep(SetupError):
+    """A setup step type this runtime cannot perform locally."""
+
+    def __init__(self, step_type: str):
+        self.step_type = step_type
+        super().__init__(f"setup step type {step_type!r} is not supported here")
+
+
+def _argv(command: str | list[str], shell: bool) -> str | list[str]:
+    """OSWorld's command forms: a list, or a string split unless ``shell``."""
+    if shell:
+        return command if isinstance(command, str) else shlex.join(command)
+    argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+    if not argv:
+        raise SetupError("empty command")
+    # OSWorld's VM server expands a leading ~/ in each argument.
+    return [os.path.expanduser(a) if a.startswith("~/") else a for a in argv]
+
+
+def _require_program(argv: str | list[str]) -> None:
+    if isinstance(argv, list) and shutil.which(argv[0]) is None:
+        raise SetupError(f"program {argv[0]!r} is not installed")
+
+
+def launch(env, ctx: RunContext, command: str | list[str], shell: bool = False) -> None:
+    """Start a program in the background (killed at the next reset)."""
+    argv = _argv(command, shell)
+    _require_program(argv)
+    env.launch(argv, shell=shell)
+
+
+def execute(env, ctx: RunContext, command: str | list[str], shell: bool = False,
+            stdout: str = "", stderr: str = "") -> None:
+    """Run a command to completion; ``stdout``/``stderr`` name files in the cache."""
+    argv = _argv(command, shell)
+    _require_program(argv)
+    result = env.run(argv, shell=shell, timeout=120.0)
+    for name, text in ((stdout, result.stdout), (stderr, result.stderr)):
+        if name:
+            ctx.cache.mkdir(parents=True, exist_ok=True)
+            (ctx.cache / name).write_text(text, encoding="utf-8")
+
+
+def sleep(env, ctx: RunContext, seconds: float) -> None:
+    time.sleep(float(seconds))
+
+
+def _wait_window(env, name: str, timeout: float, **match) -> None:
+    deadline = time.monotonic() + timeout
+    while not env.activate_window(name, **match):
+        if time.monotonic() > deadline:
+            raise SetupError(f"no window matching {name!r} after {timeout:g}s")
+        time.sleep(0.2)
+
+
+def activate_window(env, ctx: RunContext, window_name: str, strict: bool = False,
+                    by_class: bool = False) -> None:
+    """Focus a window, waiting for it to appear (it is often just launched)."""
+    _wait_window(env, window_name, WINDOW_TIMEOUT_S, strict=strict, by_class=by_class)
+
+
+def close_window(env, ctx: RunContext, window_name: str, strict: bool = False,
+                 by_class: bool = False) -> None:
+    """Close windows by title (substring, or exact when strict) or WM class, via wmctrl."""
+    argv = ["wmctrl"] + (["-x"] if by_class else []) + (["-F"] if strict else []) + ["-c", window_name]
+    _require_program(argv)
+    env.run(argv, timeout=10.0)
+
+
+def open_file(env, ctx: RunContext, path: str) -> None:
+    """Open a file with an app chosen by its type, then wait for its window."""
+    file = Path(os.path.expanduser(path))
+    if not file.exists():
+        raise SetupError(f"no such file {file}")
+    suffix = file.suffix.lower()
+    if env.kind == "browser":
+        env.open_tabs([file.as_uri()])
+        return
+    if suffix in _BROWSER_SUFFIXES:
+        argv = [BROWSER, "--no-first-run", "--no-default-browser-check", "--new-window", file.as_uri()]
+    elif suffix in _TEXT_SUFFIXES:
+        argv = [TEXT_EDITOR, str(file)]
+    else:
+        argv = ["xdg-open", str(file)]
+    _require_program(argv)
+    env.launch(argv)
+    # Like OSWorld, the step ends when a window titled with the file's name is up.
+    _wait_window(env, file.name, WINDOW_TIMEOUT_S)
+
+
+def chrome_open_tabs(env, ctx: RunContext, urls_to_open: list[str]) -> None:
+    env.open_tabs(list(urls_to_open))
+
+
+def download(env, ctx: RunContext, files: list[dict[str, str]]) -> None:
+    """Fetch each ``{"url", "path"}`` (http(s) or file://) to its local path."""
+    for item in files:
+        try:
+            fetch(item["url"], Path(os.path.expanduser(item["path"])))
+        except FetchError as err:
+            raise SetupError(str(err)) from None
+        except KeyError as err:
+            raise SetupError(f"download item needs {err.args[0]!r}: {item!r:.120}") from None
+
+
+STEPS: dict[str, Callable[..., None]] = {
+    "launch": launch,
+    "execute": execute,
+    "command": execute,  # OSWorld's `command` is an alias of `execute`
+    "sleep": sleep,
+    "activate_window": activate_window,
+    "close_window": close_window,
+    "open": open_file,
+    "chrome_open_tabs": chrome_open_tabs,
+    "download": download,
+}
+SUPPORTED_STEPS = frozenset(STEPS)
+
+
+def _check_parameters(func: Callable[..., None], step: SetupStep) -> None:
+    accepted = set(list(inspect.signature(func).parameters)[2:])
+    unknown = sorted(set(step.parameters) - accepted)
+    if unknown:
+        raise SetupError(f"unexpected parameter {unknown[0]!r}")
+
+
+def run_step(step: SetupStep, env, ctx: RunContext) -> None:
+    """Perform one step; SetupError (one line) naming the step type on failure."""
+    func = STEPS.get(step.type)
+    if func is None:
+        raise UnsupportedStep(step.type)
+    params: dict[str, Any] = substitute(dict(step.parameters), ctx.variables())
+    try:
+        _check_parameters(func, step)
+        func(env, ctx, **params)
+    except SetupError as err:
+        if isinstance(err, UnsupportedStep) or str(err).startswith(f"{step.type}: "):
+            raise
+        raise SetupError(f"{step.type}: {err}") from None
+    except TypeError as err:
+        raise SetupError(f"{step.type}: bad parameters: {err}") from None
+    except (OSError, RuntimeError, ValueError) as err:
+        # EnvError is a RuntimeError; TimeoutError and missing programs are OSErrors.
+        raise SetupError(f"{step.type}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+
+
+def run_steps(steps: list[SetupStep], env, ctx: RunContext) -> None:
+    """Perform steps in order, stopping at the first failure."""
+    for step in steps:
+        run_step(step, env, ctx)
