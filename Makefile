@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what is
+# missing (Debian packages when run as root, the venv, torch first, the package) and
+# do no set-up work on a second run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# CPU wheel here; on a GPU machine: make test TORCH='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
+TORCH ?= torch==2.13.0
+EXTRAS ?= model,dev
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm chromium fonts-dejavu-core nano
+STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(EXTRAS)' | md5sum | cut -c1-8)
+
+.PHONY: setup system demo test clean
+
+setup: system $(STAMP)
+
+# Debian packages: installed when root and missing, else the exact command is printed.
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first: otherwise transformers/accelerate pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: setup
+	$(BIN)/kimicua demo
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
