@@ -1,0 +1,98 @@
+"""The trajectory schema: one line of ``traj.jsonl`` and the episode's metadata.
+
+Lines carry OSWorld's keys (``step_num``, ``action_timestamp``, ``action``,
+``response``, ``reward``, ``done``, ``info``, ``screenshot_file``) so OSWorld's
+tools read them, plus ours; every key of ours is optional so that OSWorld's own
+``traj.jsonl`` files read back too. The writer, export, replay, the TUI and RL all
+use these models and nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kimicua.env.actions import Action
+
+SCHEMA_VERSION = 1
+TIMESTAMP_FORMAT = "%Y%m%d@%H%M%S%f"  # OSWorld's action_timestamp
+
+
+def timestamp(t: float) -> str:
+    """OSWorld's ``%Y%m%d@%H%M%S%f`` for a time.time() value (UTC)."""
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+class Timings(BaseModel):
+    """Seconds spent in each stage of one step (None: the stage did not run)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    capture_s: float | None = None
+    preprocess_s: float | None = None
+    model_s: float | None = None
+    parse_s: float | None = None
+    execute_s: float | None = None
+    write_s: float | None = None
+
+
+class StepRecord(BaseModel):
+    """One line of traj.jsonl: one executed action, or one failed model answer."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    # OSWorld's keys.
+    step_num: int
+    action_timestamp: str
+    action: Any = None  # computer_13 form where one exists, else our action JSON
+    response: str = ""  # the raw model text
+    reward: float = 0.0
+    done: bool = False
+    info: dict[str, Any] = Field(default_factory=dict)
+    screenshot_file: str | None = None  # the screen after the action
+    # Ours.
+    schema_version: int | None = None
+    parsed_action: Action | None = None
+    action_index: int = 0  # position of this action within the model's answer
+    turn: int | None = None  # model call this step came from (prompt reference)
+    prompt_images: list[str] = Field(default_factory=list)  # frames the prompt showed
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
+    timings: Timings = Field(default_factory=Timings)
+    screen: tuple[int, int] | None = None  # logical width, height
+    scale: float | None = None
+    coordinate_space: str | None = None  # the dialect's space the model answered in
+    error: str | None = None  # parse or execution error of this step
+
+
+class Outcome(BaseModel):
+    """How an episode ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str  # "done" | "fail" | "truncated" | "error" | "interrupted" | "parse_failures"
+    score: float | None = None
+    steps: int = 0
+    error: str | None = None
+
+
+class EpisodeMeta(BaseModel):
+    """episode.json: written when the episode starts and again when it ends."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    task_id: str
+    instruction: str
+    domain: str | None = None
+    model: str
+    dialect: str | None = None
+    seed: int | None = None
+    env: str | None = None
+    screen: tuple[int, int] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    initial_screenshot: str | None = None
+    outcome: Outcome | None = None
