@@ -1,0 +1,25 @@
+"""Output dialects: the prompt format and parser of each model family.
+
+``get_dialect(name)`` returns the shared instance; ``DIALECTS`` lists them all.
+"""
+
+from __future__ import annotations
+
+from kimicua.agent.dialects.base import Dialect
+from kimicua.agent.dialects.kimi import Kimi
+from kimicua.agent.dialects.pyautogui_code import PyAutoGUICode
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (Kimi(), PyAutoGUICode())}
+
+
+def get_dialect(name: str | Dialect) -> Dialect:
+    """The dialect called ``name`` (a Dialect passes through)."""
+    if isinstance(name, Dialect):
+        return name
+    try:
+        return DIALECTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown dialect {name!r}; known: {', '.join(sorted(DIALECTS))}") from None
+
+
+__all__ = ["DIALECTS", "Dialect", "get_dialect"]
