@@ -182,6 +182,7 @@ class ServerPolicy:
 
     def _reply(self, data: Any, url: str, model: str, timings: dict[str, float]) -> Reply:
         try:
+            served = str(data.get("model") or model)
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
             content = (choice.get("logprobs") or {}).get("content") or []
@@ -192,8 +193,9 @@ class ServerPolicy:
                 token_ids = [int(m.group(1)) for m in ids] if all(ids) else None
             token_ids = [int(t) for t in token_ids] if token_ids is not None else None
         except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
-            raise BackendError(f"POST {url}: unexpected response shape ({type(err).__name__}: {err})", url=url) from None
-        return Reply(text=text, model=str(data.get("model") or model), token_ids=token_ids, logprobs=logprobs, timings=timings)
+            shape = f"{type(err).__name__}: {err}"
+            raise BackendError(f"POST {url}: unexpected response shape ({shape})", url=url) from None
+        return Reply(text=text, model=served, token_ids=token_ids, logprobs=logprobs, timings=timings)
 
     def _call(self, method: str, url: str, payload: bytes | None = None) -> Any:
         """One JSON request with bounded retries; BackendError after the last failure."""
@@ -211,10 +213,10 @@ class ServerPolicy:
                 with urllib.request.urlopen(request, timeout=self.timeout) as resp:
                     raw = resp.read()
             except urllib.error.HTTPError as err:
-                status, detail = err.code, _http_detail(err)
+                status, failure = err.code, f"HTTP {err.code} {_http_detail(err)}"
+                err.close()
                 if status != 429 and status < 500:
-                    raise BackendError(f"{method} {url}: HTTP {status} {detail}", url=url, status=status, attempts=attempt) from None
-                failure = f"HTTP {status} {detail}"
+                    raise BackendError(f"{method} {url}: {failure}", url=url, status=status, attempts=attempt) from None
                 delay = max(delay, _retry_after(err.headers.get("Retry-After")))
             except (OSError, http.client.HTTPException) as err:  # URLError and timeouts are OSErrors
                 status, failure = None, _cause(err)
@@ -224,9 +226,11 @@ class ServerPolicy:
                 try:
                     return json.loads(raw)
                 except ValueError:
-                    raise BackendError(f"{method} {url}: response is not JSON: {_one_line(raw.decode('utf-8', 'replace'), 80)}", url=url, attempts=attempt) from None
+                    start = _one_line(raw.decode("utf-8", "replace"), 80)
+                    raise BackendError(f"{method} {url}: response is not JSON: {start}", url=url, attempts=attempt) from None
             if attempt == attempts:
-                raise BackendError(f"{method} {url}: {failure} (after {attempts} attempts)", url=url, status=status, attempts=attempts)
+                message = f"{method} {url}: {failure} (after {attempts} attempts)"
+                raise BackendError(message, url=url, status=status, attempts=attempts)
             time.sleep(delay)
 
 
