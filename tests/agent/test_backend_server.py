@@ -219,13 +219,15 @@ def test_logprobs_and_token_ids_are_parsed(fake):
 
 
 def test_bad_responses_and_prompts_fail_clearly(fake):
-    fake.plan = [(200, b"not json", {}, 0.0), (200, {"choices": []}, {}, 0.0)]
+    fake.plan = [(200, b"not json", {}, 0.0), (200, {"choices": []}, {}, 0.0), (200, [1, 2], {}, 0.0)]
     policy = ServerPolicy(fake.url, MODEL, backoff=0.0)
     prompt = Prompt([{"role": "user", "content": "hi"}])
     with pytest.raises(BackendError, match="not JSON"):
         policy.act(prompt)
-    with pytest.raises(BackendError, match="unexpected response"):
-        policy.act(prompt)
+    for _ in range(2):
+        with pytest.raises(BackendError, match="unexpected response shape"):
+            policy.act(prompt)
+    assert len(fake.chats()) == 3  # a malformed 200 is not retried
     image = np.zeros((4, 4, 3), np.uint8)
     with pytest.raises(ValueError, match="1 image items but 2 images"):
         policy.act(Prompt([{"role": "user", "content": [{"type": "image"}]}], [image, image]))
