@@ -80,11 +80,14 @@ class TrajectoryWriter:
         in the background; the next step's line waits for that fsync, so a line is
         durable before anything after it is recorded. fsync costs milliseconds here,
         and the model's turn in between hides it."""
-        t = time.time()
+        t, start = time.time(), time.perf_counter()
+        self.sync()
         update = {"schema_version": SCHEMA_VERSION}
         if screenshot is not None:
             update["screenshot_file"] = self._frame(f"step_{record.step_num}", screenshot, t)
-        record = record.model_copy(update=update)
+        # What the step loop waited for: the previous line's fsync and the frame queue.
+        timings = record.timings.model_copy(update={"write_s": time.perf_counter() - start})
+        record = record.model_copy(update={**update, "timings": timings})
         self._append(record.model_dump_json(exclude_none=False))
         self.steps += 1
         return record

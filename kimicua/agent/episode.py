@@ -1,0 +1,169 @@
+"""The episode loop: observe, prompt, answer, parse, act, record, evaluate.
+
+The loop owns no policy, world or task of its own: it takes an Env, a task object
+(anything with ``id``, ``instruction``, ``setup(env)`` and ``evaluate(env, actions)``,
+so agent never imports tasks), a Policy and a TrajectoryWriter. A bad answer is a
+recorded step with its error, fed back to the model on the next turn; Ctrl-C and a
+dead environment end the episode with everything written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from kimicua.agent.dialects import Dialect, get_dialect
+from kimicua.agent.events import (
+    ActionExecuted, EpisodeEnded, EpisodeResult, Event, ModelAnswered, StepStarted,
+)
+from kimicua.agent.parser import ParseError, parse
+from kimicua.agent.policy import Policy, Reply
+from kimicua.agent.prompts import Turn, build_prompt
+from kimicua.agent.trajectory import Outcome, StepRecord, Timings, TrajectoryWriter, timestamp
+from kimicua.env.actions import Action, ActionError, Done, action_to_json, to_computer13
+from kimicua.env.core import Env, TimeLimit
+from kimicua.env.geometry import Frame
+from kimicua.env.observation import Observation
+
+
+class TaskLike(Protocol):
+    id: str
+    instruction: str
+
+    def setup(self, env: Env) -> None: ...
+
+    def evaluate(self, env: Env, actions: list[Action]) -> float: ...
+
+
+Approve = Callable[[Action, Reply], Action | None]
+
+
+def _osworld_action(action: Action):
+    """The step's ``action`` field: computer_13 where it has one form, else ours."""
+    try:
+        items = to_computer13(action)
+    except ActionError:
+        return action_to_json(action)
+    return items[0] if len(items) == 1 else items
+
+
+class _Episode:
+    """The state of one running episode; ``run_episode`` is its public face."""
+
+    def __init__(self, env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWriter,
+                 max_steps: int, on_event: Callable[[Event], None] | None, approve: Approve | None,
+                 dialect: Dialect, max_images: int, max_parse_failures: int):
+        self.env, self.task, self.policy, self.recorder = TimeLimit(env, max_steps), task, policy, recorder
+        self.max_steps, self.on_event, self.approve = max_steps, on_event, approve
+        self.dialect, self.max_images, self.max_parse_failures = dialect, max_images, max_parse_failures
+        self.history: list[Turn] = []
+        self.actions: list[Action] = []
+        self.steps = self.turns = self.failures = 0
+        self.feedback: str | None = None
+
+    def emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def frame(self, obs: Observation, reply: Reply | None) -> Frame:
+        frame = obs.frame
+        if reply is not None and reply.image_size is not None:
+            frame = Frame(screen=frame.screen, physical=frame.physical, image=reply.image_size)
+        return frame
+
+    def record(self, obs: Observation | None, reply: Reply, index: int, **fields) -> None:
+        first = index == 0  # per-answer facts go on the answer's first line only
+        rec = StepRecord(
+            step_num=self.recorder.steps + 1, action_timestamp=timestamp(time.time()),
+            response=reply.text, action_index=index, turn=self.turns,
+            token_ids=reply.token_ids if first else None, logprobs=reply.logprobs if first else None,
+            screen=(self.env.screen.width, self.env.screen.height), scale=self.env.scale,
+            coordinate_space=str(self.dialect.space), **fields,
+        )
+        self.recorder.step(rec, None if obs is None else obs.screenshot)
+
+    def turn(self, obs: Observation) -> tuple[Observation, str | None]:
+        """One model call and its actions; returns the new observation and the
+        episode's status when it ended."""
+        self.turns += 1
+        self.emit(StepStarted(turn=self.turns, step=self.steps))
+        prompt = build_prompt(self.dialect, self.task.instruction, self.history, obs,
+                              max_images=self.max_images, feedback=self.feedback)
+        t = time.perf_counter()
+        reply = self.policy.act(prompt)
+        model_s = time.perf_counter() - t
+        frame = self.frame(obs, reply)
+        t = time.perf_counter()
+        try:
+            actions = list(reply.actions) if reply.actions is not None else parse(reply.text, self.dialect, frame)
+            error = None
+        except ParseError as err:
+            actions, error = [], str(err)
+        parse_s = time.perf_counter() - t
+        self.emit(ModelAnswered(self.turns, reply.text, tuple(actions), error, model_s))
+        stage = {"preprocess_s": reply.timings.get("preprocess_s"), "parse_s": parse_s,
+                 "model_s": reply.timings.get("model_s", model_s - reply.timings.get("preprocess_s", 0.0))}
+        if error is not None:
+            self.failures += 1
+            self.feedback = error
+            self.record(None, reply, 0, error=error, timings=Timings(**stage))
+            self.history.append(Turn(self.dialect.thought(reply.text), (), obs.screenshot, frame, error))
+            return obs, "parse_failures" if self.failures >= self.max_parse_failures else None
+        self.failures, self.feedback = 0, None
+        thought = self.dialect.thought(reply.text) if reply.actions is None else None
+        self.history.append(Turn(thought, tuple(actions), obs.screenshot, frame))
+        for index, proposed in enumerate(actions):
+            action = self.approve(proposed, reply) if self.approve else proposed
+            if action is None:
+                self.record(None, reply, index, error="vetoed by the user", timings=Timings(**stage))
+                self.emit(ActionExecuted(self.recorder.steps, proposed, None))
+                continue
+            obs, _, terminated, truncated, info = self.env.step(action)
+            result = info["result"]
+            self.actions.append(action)
+            self.steps += 1
+            timings = Timings(**(stage if index == 0 else {}), capture_s=info.get("capture_s"),
+                              execute_s=info.get("execute_s"))
+            self.record(obs, reply, index, action=_osworld_action(action), parsed_action=action,
+                        done=terminated or truncated, error=result.error, timings=timings,
+                        info={"ok": result.ok, **({"url": obs.url} if obs.url else {})})
+            self.emit(ActionExecuted(self.recorder.steps, action, result))
+            if terminated:
+                return obs, "done" if isinstance(action, Done) else "fail"
+            if truncated:
+                return obs, "truncated"
+        return obs, "truncated" if self.turns >= self.max_steps else None
+
+    def run(self) -> tuple[str, float | None, str | None]:
+        obs, _ = self.env.reset(seed=self.recorder.meta.seed)
+        self.task.setup(self.env)
+        obs = self.env.observe()
+        self.recorder.initial(obs.screenshot)
+        status = None
+        while status is None:
+            obs, status = self.turn(obs)
+        return status, self.task.evaluate(self.env, self.actions), None
+
+
+def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWriter, max_steps: int = 15,
+                on_event: Callable[[Event], None] | None = None, approve: Approve | None = None, *,
+                dialect: str | Dialect = "kimi", max_images: int = 3,
+                max_parse_failures: int = 3) -> EpisodeResult:
+    """Play ``task`` in ``env`` with ``policy`` for at most ``max_steps`` actions
+    (and model turns), recording every step; evaluate unless interrupted or broken."""
+    ep = _Episode(env, task, policy, recorder, max_steps, on_event, approve,
+                  get_dialect(dialect) if isinstance(dialect, str) else dialect, max_images, max_parse_failures)
+    start = time.perf_counter()
+    score = error = None
+    try:
+        status, score, error = ep.run()
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted by the user (Ctrl-C)"
+    except Exception as err:  # setup, env or backend failure: recorded, never lost
+        status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
+    recorder.finish(Outcome(status=status, score=score, steps=ep.steps, error=error))
+    result = EpisodeResult(task.id, status, score, ep.steps, ep.turns, recorder.directory,
+                           time.perf_counter() - start, error)
+    ep.emit(EpisodeEnded(result))
+    return result
