@@ -6,10 +6,16 @@
 from __future__ import annotations
 
 from kimicua.agent.dialects.base import Dialect
+from kimicua.agent.dialects.computer13 import Computer13
 from kimicua.agent.dialects.kimi import Kimi
 from kimicua.agent.dialects.pyautogui_code import PyAutoGUICode
+from kimicua.agent.dialects.qwen25vl import Qwen25VL
+from kimicua.agent.dialects.uitars import UITars
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (Kimi(), PyAutoGUICode())}
+DIALECTS: dict[str, Dialect] = {
+    d.name: d
+    for d in (Kimi(), UITars(version=15), UITars(version=1), Qwen25VL(), PyAutoGUICode(), Computer13())
+}
 
 
 def get_dialect(name: str | Dialect) -> Dialect:

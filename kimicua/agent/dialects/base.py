@@ -7,6 +7,7 @@ coordinate space its numbers are in. Coordinates change space only through
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from abc import ABC, abstractmethod
@@ -134,3 +135,51 @@ def smart_resize(size: Size, *, factor: int = 28, min_pixels: int, max_pixels: i
         hb = math.ceil(h * beta / factor) * factor
         wb = math.ceil(w * beta / factor) * factor
     return Size(wb, hb)
+
+
+def map_points(action: Action, fn) -> Action:
+    """``action`` with each of its points (x, y) and (start_x, start_y) sent through
+    ``fn(x, y) -> (x, y)``."""
+    update: dict[str, float] = {}
+    for kx, ky in (("x", "y"), ("start_x", "start_y")):
+        x, y = getattr(action, kx, None), getattr(action, ky, None)
+        if x is not None and y is not None:
+            update[kx], update[ky] = fn(x, y)
+    return action.model_copy(update=update) if update else action
+
+
+def json_values(text: str) -> list[Any]:
+    """The JSON values in an answer: each fenced block that is JSON, else each
+    top-level object or array found by scanning the text."""
+    decoder = json.JSONDecoder()
+    values = []
+    for _, body in fenced_blocks(text):
+        try:
+            values.append(loads_json(body))
+        except ParseError:
+            continue
+    if values:
+        return values
+    i, tries = 0, 0
+    while (m := _JSON_START.search(text, i)) is not None and tries < _MAX_TRIES:
+        tries += 1
+        try:
+            value, end = decoder.raw_decode(text, m.start())
+        except (ValueError, RecursionError):
+            i = m.start() + 1
+            continue
+        values.append(value)
+        i = end
+    return values
+
+
+_JSON_START = re.compile(r"[\[{]")
+_MAX_TRIES = 200  # bounds the scan of a text full of brackets
+
+
+def loads_json(text: str) -> Any:
+    """json.loads with every failure as a ParseError."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
+        raise ParseError(f"invalid JSON: {str(err).splitlines()[0][:80]}") from None

@@ -81,10 +81,12 @@ class PyAutoGUICode(Dialect):
             blocks = [bare] if bare in SPECIAL else [_code_in_prose(text)]
         actions: list[Action] = []
         for body in blocks:
-            if body.strip() in SPECIAL:
-                actions.append(make({"type": body.strip().lower()}))
-            else:
-                actions.extend(self.actions_of(read_calls(body, PYAUTOGUI_CALLS), frame))
+            # WAIT / DONE / FAIL may stand on their own line between code lines.
+            for chunk in re.split(r"^[ \t]*(WAIT|DONE|FAIL)[ \t]*$", body, flags=re.M):
+                if chunk in SPECIAL:
+                    actions.append(make({"type": chunk.lower()}))
+                elif chunk.strip():
+                    actions.extend(self.actions_of(read_calls(chunk, PYAUTOGUI_CALLS), frame))
         return actions
 
     def point(self, x: Any, y: Any, frame: Frame) -> tuple[float, float]:
