@@ -80,14 +80,17 @@ def load_dir(folder: str | Path, domain: str | None = None) -> Loaded:
 def load_suite(suite: str | Path | dict[str, list[str]], examples: str | Path | None = None) -> Loaded:
     """Tasks of a suite map ``{domain: [id, ...]}`` from ``<examples>/<domain>/<id>.json``.
 
-    ``examples`` defaults to the ``examples`` folder next to a suite file.
+    ``examples`` defaults to the ``examples`` folder next to a suite file (OSWorld's
+    layout), or the suite file's own folder when there is none (the built-in layout).
     """
     if isinstance(suite, dict):
         mapping, origin = suite, "<suite>"
     else:
         origin = str(suite)
         mapping = read_json(suite)
-        examples = examples or Path(suite).parent / "examples"
+        if examples is None:
+            beside = Path(suite).parent / "examples"
+            examples = beside if beside.is_dir() else Path(suite).parent
     if not _is_suite(mapping):
         raise TaskError(f"{origin}: a suite must map each domain to a list of task ids")
     if examples is None:
@@ -103,12 +106,16 @@ def load_suite(suite: str | Path | dict[str, list[str]], examples: str | Path | 
 
 
 def load_path(path: str | Path) -> Loaded:
-    """A task file, a suite file, a domain folder, or a folder of domain folders."""
+    """A task file, a suite file, a domain folder, or a folder of domain folders
+    (OSWorld's ``evaluation_examples`` with its ``examples`` folder included)."""
     path = Path(path)
     if path.is_dir():
+        if (path / "examples").is_dir():
+            return load_path(path / "examples")
         subdirs = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("*.json")))
-        if any(path.glob("*.json")) or not subdirs:
+        if not subdirs:
             return load_dir(path)
+        # Top-level JSON beside domain folders are suite maps, not tasks.
         out = Loaded()
         for sub in subdirs:
             part = load_dir(sub)

@@ -1,0 +1,78 @@
+"""`kimicua tasks ...`: list a suite's tasks, check OSWorld task files for support."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Task suites and the OSWorld support report.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("list")
+def list_tasks(
+    suite: str = typer.Argument("all", help="A built-in suite name, or a task/suite file or folder."),
+) -> None:
+    """List the tasks of a suite: domain, id, env kind and instruction."""
+    from kimicua.tasks.schema import TaskError
+    from kimicua.tasks.suites import resolve
+
+    try:
+        loaded = resolve(suite)
+    except TaskError as err:
+        _fail(str(err))
+    for domain, task in loaded.tasks:
+        instruction = " ".join(task.instruction.split())
+        typer.echo(f"{domain:<12} {task.id:<40} {task.env_kind:<8} {instruction[:90]}")
+    for error in loaded.errors:
+        typer.echo(f"error: {error}", err=True)
+    typer.echo(f"{len(loaded.tasks)} task(s), {len(loaded.errors)} load error(s)")
+
+
+@app.command()
+def check(
+    path: str = typer.Argument(..., help="An OSWorld task file, suite file, domain folder or examples root."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per task."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Print the OSWorld support report: what loads, and which setup types, getters and
+    metrics each task needs that this runtime lacks."""
+    from kimicua.tasks.osworld import report
+    from kimicua.tasks.schema import TaskError
+    from kimicua.tasks.setup import SUPPORTED_STEPS
+    from kimicua.tasks.suites import resolve
+
+    try:
+        loaded = resolve(path)
+    except TaskError as err:
+        _fail(str(err))
+    rep = report(task for _, task in loaded.tasks)
+    if as_json:
+        typer.echo(json.dumps({
+            "loaded": rep.total, "load_errors": loaded.errors, "runnable": rep.runnable,
+            "setup_types": dict(rep.setup_types.most_common()), "metrics": dict(rep.metrics.most_common()),
+            "getters": dict(rep.getters.most_common()), "unsupported": dict(rep.unsupported.most_common()),
+            "tasks": [{"id": s.task_id, "steps": list(s.steps), "getters": list(s.getters),
+                       "metrics": list(s.metrics)} for s in rep.per_task],
+        }, indent=2))
+        return
+    typer.echo(f"loaded {rep.total} task(s), {len(loaded.errors)} load error(s)")
+    for error in loaded.errors:
+        typer.echo(f"  error: {error}")
+    typer.echo(f"supported here: {rep.runnable} of {rep.total} (every setup type, getter and metric known)")
+    typer.echo("setup step types (count in config):")
+    for name, count in rep.setup_types.most_common():
+        typer.echo(f"  {name:<24} {count:>5}  {'ok' if name in SUPPORTED_STEPS else 'unsupported'}")
+    if rep.unsupported:
+        typer.echo("unsupported (tasks needing it):")
+        for name, count in rep.unsupported.most_common():
+            typer.echo(f"  {name:<48} {count:>5}")
+    if verbose:
+        typer.echo("per task:")
+        for s in rep.per_task:
+            typer.echo(f"  {s.task_id:<40} {s.describe()}")
