@@ -1,0 +1,227 @@
+"""BrowserEnv: Debian Chromium through Playwright; the screen is the page's viewport.
+
+Each reset opens a fresh browser context (a new, empty profile) with one blank page.
+Tabs stand in for windows, so OSWorld's window steps have a meaning here too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kimicua.env import chromium
+from kimicua.env.actions import Action, is_terminal
+from kimicua.env.browser import BrowserController
+from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
+from kimicua.env.display import Display
+from kimicua.env.geometry import Size
+from kimicua.env.observation import Observation
+from kimicua.env.processes import Processes
+from kimicua.env.windows import matches
+
+WM_CLASS = "chromium.Chromium"
+
+
+class BrowserEnv(Env):
+    """Chromium with a ``size`` viewport at device scale ``scale``.
+
+    Headless by default; ``headless=False`` shows the window on ``display`` (or on a
+    private Xvfb when none is given)."""
+
+    kind = "browser"
+
+    def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
+                 display: str | None = None, *, headless: bool = True):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        self.screen, self.scale = size, scale
+        self._closed = False
+        self.display: Display | None = None
+        if not headless:
+            self.display = Display.attach(display) if display else Display.start(size)
+        env = self.display.child_env() if self.display else dict(os.environ)
+        self._processes = Processes(env)
+        # An unknown switch Chromium ignores, so browser_pid can find this very process.
+        self._marker = f"--kimicua-instance={uuid.uuid4().hex}"
+        self._pw = chromium.acquire_playwright()
+        try:
+            self._browser = self._pw.chromium.launch(
+                executable_path=chromium.find_chromium(), headless=headless,
+                args=[*chromium.CHROMIUM_ARGS, self._marker], env=env)
+        except Exception as err:
+            self._release()
+            raise EnvError(f"cannot launch Chromium: {str(err).splitlines()[0]}") from None
+        self._crashed: str | None = None
+        self._browser.on("disconnected", lambda _: self._mark_crashed("the browser disconnected"))
+        self._context: Any = None
+        self._page: Any = None
+        self._cdp: dict[Any, Any] = {}  # page -> CDP session, for fast screenshots
+        self._controller = BrowserController(lambda: self.page, size)
+
+    # --- pages ---------------------------------------------------------------------
+
+    def _mark_crashed(self, why: str) -> None:
+        if not self._closed:
+            self._crashed = why
+
+    @property
+    def page(self) -> Any:
+        """The active tab: the newest one opened, or the last still open."""
+        if self._context is None:
+            raise EnvError("the browser env has no page; call reset() first")
+        if self._page is None or self._page.is_closed():
+            pages = self._context.pages
+            self._page = pages[-1] if pages else self._context.new_page()
+        return self._page
+
+    def _on_page(self, page: Any) -> None:
+        # A popup or target=_blank tab becomes the active page, as it would on screen.
+        page.on("crash", lambda _: self._mark_crashed("the page crashed"))
+        self._page = page
+
+    @property
+    def browser_pid(self) -> int | None:
+        """The Chromium browser process (found by its marker switch), or None."""
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if self._marker.encode() in args and not any(a.startswith(b"--type=") for a in args):
+                return int(proc.name)
+        return None
+
+    # --- Gymnasium -----------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
+        """A new context (fresh profile: no cookies, storage, history) with one blank page."""
+        self._check()
+        self._processes.kill_all()
+        if self._context is not None:
+            try:
+                self._context.close()
+            except Exception:
+                self._check()
+                raise
+        self._cdp.clear()
+        self._page = None
+        self._context = self._browser.new_context(
+            viewport={"width": self.screen.width, "height": self.screen.height},
+            device_scale_factor=self.scale)
+        self._context.on("page", self._on_page)
+        self._context.new_page()
+        return self.observe(), {"browser": self._browser.version}
+
+    def step(self, action: Action) -> StepResult:
+        self._check()
+        result = self._controller.execute(action)
+        if not result.ok:
+            self._check()  # a dead browser shows up first as a failed action
+        t0 = time.perf_counter()
+        obs = self.observe()
+        capture_s = time.perf_counter() - t0
+        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
+        return obs, 0.0, is_terminal(action), False, info
+
+    def observe(self) -> Observation:
+        self._check()
+        page = self.page
+        try:
+            if page not in self._cdp:
+                self._cdp[page] = self._context.new_cdp_session(page)
+            rgb = chromium.capture_page(self._cdp[page], self.screen.width, self.screen.height,
+                                         self.scale)
+        except Exception as err:
+            self._check()
+            raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
+        return Observation(screenshot=rgb, screen=self.screen, scale=self.scale,
+                           timestamp=time.time(), url=page.url)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise EnvError("the browser env is closed")
+        if self._crashed is None and not self._browser.is_connected():
+            self._crashed = "the browser disconnected"
+        if self._crashed is not None:
+            raise EnvError(f"Chromium died: {self._crashed}")
+        if self.display is not None:
+            self.display.check()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._processes.kill_all(grace=1.0)
+        try:
+            self._browser.close()
+        except Exception:
+            pass  # already dead: nothing to close
+        self._release()
+
+    def _release(self) -> None:
+        if self._pw is not None:
+            chromium.release_playwright()
+            self._pw = None
+        if self.display is not None:
+            self.display.stop()
+
+    # --- world access --------------------------------------------------------------
+
+    def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
+        return self._processes.run(command, shell=shell, timeout=timeout)
+
+    def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
+        return self._processes.launch(command, shell=shell)
+
+    def windows(self) -> list[Window]:
+        """One window per tab (id = 1-based tab index), each covering the viewport."""
+        self._check()
+        w, h = self.screen.width, self.screen.height
+        return [Window(id=i, name=p.title(), wm_class=WM_CLASS, x=0, y=0, width=w, height=h)
+                for i, p in enumerate(self._context.pages, start=1)]
+
+    def active_window(self) -> Window | None:
+        index = self._context.pages.index(self.page) + 1
+        return next((w for w in self.windows() if w.id == index), None)
+
+    def activate_window(self, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        for window in reversed(self.windows()):
+            if matches(window, name, strict=strict, by_class=by_class):
+                self._page = self._context.pages[window.id - 1]
+                self._page.bring_to_front()
+                return True
+        return False
+
+    def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [w for w in self.windows() if matches(w, name)]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise EnvError(f"no tab titled like {name!r} after {timeout:g}s")
+            time.sleep(0.05)
+
+    def open_tabs(self, urls: list[str]) -> None:
+        self._check()
+        page = chromium.open_tabs(self._context, urls)
+        if page is not None:
+            self._page = page
+
+    def page_url(self) -> str | None:
+        self._check()
+        return self.page.url
+
+    def evaluate(self, expression: str) -> Any:
+        self._check()
+        return chromium.evaluate(self.page, expression)
+
+    def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
+        self._check()
+        # The viewport is the whole screen here, so viewport CSS px are screen logical px.
+        return chromium.element_box(self.page, selector, on_screen=False)

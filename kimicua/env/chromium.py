@@ -1,0 +1,133 @@
+"""Debian Chromium under Playwright: finding the binary, its flags, and page helpers.
+
+Both envs use these: BrowserEnv launches Chromium through Playwright; DesktopEnv starts
+it on its display with a DevTools port and attaches with ``connect_over_cdp`` (as
+OSWorld does with port 9222).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import socket
+import threading
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from kimicua.env.core import EnvError
+
+CHROMIUM_ARGS = (
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--no-default-browser-check", "--password-store=basic",
+)
+NAV_TIMEOUT_MS = 30_000
+
+
+def find_chromium() -> str:
+    """$KIMICUA_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH."""
+    override = os.environ.get("KIMICUA_CHROMIUM")
+    if override:
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise EnvError(f"KIMICUA_CHROMIUM={override!r} is not an executable file")
+        return override
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise EnvError("no Chromium found: install chromium (Debian) or set KIMICUA_CHROMIUM")
+
+
+_local = threading.local()
+
+
+def acquire_playwright() -> Any:
+    """The thread's Playwright driver, started on first use.
+
+    The sync API allows one running instance per thread, so envs share it and count
+    their references; release_playwright stops it when the last one lets go."""
+    if getattr(_local, "users", 0) == 0:
+        from playwright.sync_api import sync_playwright
+
+        _local.pw = sync_playwright().start()
+        _local.users = 0
+    _local.users += 1
+    return _local.pw
+
+
+def release_playwright() -> None:
+    _local.users -= 1
+    if _local.users == 0:
+        pw, _local.pw = _local.pw, None
+        try:
+            pw.stop()
+        except Exception:
+            pass  # the driver may already be gone; nothing else to release
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def capture_page(cdp: Any, width: int, height: int, scale: float) -> np.ndarray:
+    """The page's ``width`` x ``height`` CSS px viewport as RGB [H, W, 3] in physical pixels.
+
+    CDP Page.captureScreenshot as PNG with optimizeForSpeed (fast zlib) is the fastest
+    lossless path measured (benchmarks/capture.py), faster than page.screenshot() and
+    than JPEG once decoding is counted. Without a clip whose scale is the device scale
+    factor, headless Chromium returns CSS-pixel images even at scale 2."""
+    params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+              "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}}
+    data = cdp.send("Page.captureScreenshot", params)["data"]
+    with Image.open(io.BytesIO(base64.b64decode(data))) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def open_tabs(context: Any, urls: list[str]) -> Any:
+    """Open each URL in a new page of ``context``; the last page, brought to front."""
+    page = None
+    for url in urls:
+        page = context.new_page()
+        page.goto(url, timeout=NAV_TIMEOUT_MS, wait_until="domcontentloaded")
+    if page is not None:
+        page.bring_to_front()
+    return page
+
+
+# The first matching element's border box in CSS px relative to the viewport.
+_BOX_JS = """sel => {
+  const el = document.querySelector(sel);
+  if (!el) return null;
+  const r = el.getBoundingClientRect();
+  return [r.x, r.y, r.width, r.height];
+}"""
+
+# Where the viewport's top-left sits on the screen, in CSS px. Chromium's outer window
+# has its toolbar on top and no side or bottom frame, so the gap in height is the top.
+_VIEWPORT_ORIGIN_JS = """() => [
+  window.screenX + (window.outerWidth - window.innerWidth) / 2,
+  window.screenY + window.outerHeight - window.innerHeight,
+]"""
+
+
+def element_box(page: Any, selector: str, *, on_screen: bool) -> tuple[float, float, float, float] | None:
+    """x, y, w, h of the first ``selector`` match; viewport coords unless ``on_screen``."""
+    box = page.evaluate(_BOX_JS, selector)
+    if box is None:
+        return None
+    x, y, w, h = (float(v) for v in box)
+    if on_screen:
+        ox, oy = page.evaluate(_VIEWPORT_ORIGIN_JS)
+        x, y = x + ox, y + oy
+    return x, y, w, h
+
+
+def evaluate(page: Any, expression: str) -> Any:
+    """Run ``expression`` in the page and return its JSON-able value."""
+    return page.evaluate(expression)

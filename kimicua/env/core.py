@@ -1,0 +1,194 @@
+"""The Env contract (Gymnasium semantics), the TimeLimit wrapper and make_env.
+
+Rewards come from evaluators, so ``step`` always returns 0.0; Done/Fail terminate;
+the step budget is TimeLimit, which truncates. Controller errors are values in
+``info["result"]``; only a dead display or browser raises EnvError.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from kimicua.env.actions import Action
+from kimicua.env.geometry import Size
+from kimicua.env.observation import Observation
+
+
+class EnvError(RuntimeError):
+    """The world is unusable (a crashed Xvfb or browser) or an operation is unsupported."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A top-level window; geometry in screen logical pixels."""
+
+    id: int
+    name: str
+    wm_class: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+StepResult = tuple[Observation, float, bool, bool, dict]
+
+
+class Env(ABC):
+    """A GUI world: observe a screen, act on it, and (for task setup) reach into it."""
+
+    screen: Size
+    scale: float
+    kind: str
+
+    @abstractmethod
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
+        """A clean world and its first observation."""
+
+    @abstractmethod
+    def step(self, action: Action) -> StepResult:
+        """Execute one action: (obs, 0.0, terminated, truncated=False, info)."""
+
+    @abstractmethod
+    def observe(self) -> Observation:
+        """A fresh observation without acting."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release everything (idempotent)."""
+
+    # World access for task setup and evaluators, never for the agent.
+    @abstractmethod
+    def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
+        """Run a command to completion with the env's DISPLAY/XAUTHORITY."""
+
+    @abstractmethod
+    def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
+        """Start a tracked background process; its pid. reset() ends it."""
+
+    @abstractmethod
+    def windows(self) -> list[Window]:
+        """Top-level windows."""
+
+    @abstractmethod
+    def active_window(self) -> Window | None:
+        """The focused window, if any."""
+
+    @abstractmethod
+    def activate_window(self, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        """Focus the first window whose name (or class) contains (strict: equals) ``name``."""
+
+    @abstractmethod
+    def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
+        """The first window whose name contains ``name``; EnvError on timeout."""
+
+    @abstractmethod
+    def open_tabs(self, urls: list[str]) -> None:
+        """Open each URL in a new browser tab (the last one ends up active)."""
+
+    @abstractmethod
+    def page_url(self) -> str | None:
+        """The active page's URL, or None without a browser."""
+
+    @abstractmethod
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate JavaScript in the active page; a JSON-able result."""
+
+    @abstractmethod
+    def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
+        """(x, y, w, h) of the first element matching ``selector`` in screen logical px."""
+
+    def __enter__(self) -> Env:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TimeLimit(Env):
+    """Truncate the episode once ``max_steps`` steps were taken (Gymnasium TimeLimit)."""
+
+    def __init__(self, env: Env, max_steps: int):
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        self.env = env
+        self.max_steps = max_steps
+        self.elapsed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not found on the wrapper: screen, scale, kind, ...
+        return getattr(self.env, name)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
+        self.elapsed = 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Action) -> StepResult:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.elapsed += 1
+        if self.elapsed >= self.max_steps:
+            truncated = True
+        return obs, reward, terminated, truncated, info
+
+    def observe(self) -> Observation:
+        return self.env.observe()
+
+    def close(self) -> None:
+        self.env.close()
+
+    def run(self, command, *, shell=False, timeout=30.0) -> CommandResult:
+        return self.env.run(command, shell=shell, timeout=timeout)
+
+    def launch(self, command, *, shell=False) -> int:
+        return self.env.launch(command, shell=shell)
+
+    def windows(self) -> list[Window]:
+        return self.env.windows()
+
+    def active_window(self) -> Window | None:
+        return self.env.active_window()
+
+    def activate_window(self, name, *, strict=False, by_class=False) -> bool:
+        return self.env.activate_window(name, strict=strict, by_class=by_class)
+
+    def wait_for_window(self, name, timeout=10.0) -> Window:
+        return self.env.wait_for_window(name, timeout)
+
+    def open_tabs(self, urls) -> None:
+        self.env.open_tabs(urls)
+
+    def page_url(self) -> str | None:
+        return self.env.page_url()
+
+    def evaluate(self, expression) -> Any:
+        return self.env.evaluate(expression)
+
+    def element_box(self, selector):
+        return self.env.element_box(selector)
+
+
+def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: float = 1.0,
+             display: str | None = None, headless: bool = True) -> Env:
+    """A desktop (private Xvfb, or ``display`` if given) or browser (Chromium) env.
+
+    ``headless=False`` shows the browser: on ``display`` if given, else on a private Xvfb.
+    """
+    match kind:
+        case "desktop":
+            from kimicua.env.desktop_env import DesktopEnv
+
+            return DesktopEnv(size=size, scale=scale, display=display)
+        case "browser":
+            from kimicua.env.browser_env import BrowserEnv
+
+            return BrowserEnv(size=size, scale=scale, display=display, headless=headless)
+    raise ValueError(f"unknown env kind {kind!r}; expected 'desktop' or 'browser'")

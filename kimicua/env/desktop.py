@@ -1,0 +1,266 @@
+"""The desktop controller: every Action on an X display through pyautogui and xdotool.
+
+pyautogui drives the pointer and named keys in-process (XTest). Text is typed by keysym
+(keysym_typer: pyautogui's typewrite types '<' as '>' on the default layout and cannot
+type unicode, and ``xdotool type`` drops unicode characters under load); punctuation
+keys go through ``xdotool key``, which also looks up keysyms. Errors are returned as
+ActionResult values.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Protocol
+
+from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward, Hotkey, Key,
+                                 KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
+                                 Type, Wait)
+from kimicua.env.display import Display
+from kimicua.env.geometry import Frame, OutsideScreen, Size, Space, pixel
+from kimicua.env.keys import to_pyautogui, to_xdotool
+from kimicua.env.keysym_typer import KeysymTyper
+from kimicua.env.observation import ActionResult
+
+DRAG_STEPS = 10  # intermediate motion events so apps see a drag, not a jump
+
+# pyautogui is a module singleton bound to one X connection; controllers for different
+# displays swap their own connection in under this lock.
+_PYAUTOGUI_LOCK = threading.RLock()
+
+
+class Navigator(Protocol):
+    def goto(self, url: str) -> None: ...
+
+
+class ControllerError(Exception):
+    """A failed action; becomes ActionResult.error."""
+
+
+def _import_pyautogui(display: Display):
+    """Import pyautogui with ``display`` in the environment (it connects at import)."""
+    with display.environ():
+        import pyautogui
+        from pyautogui import _pyautogui_x11
+    return pyautogui, _pyautogui_x11
+
+
+def _open_xlib(display: Display):
+    from Xlib.display import Display as XDisplay
+
+    with display.environ():  # python-xlib reads the cookie file from XAUTHORITY
+        return XDisplay(display.name)
+
+
+class DesktopController:
+    """Executes Actions on one display; coordinates arrive as screen logical pixels."""
+
+    def __init__(self, display: Display, screen: Size, scale: float = 1.0):
+        self.display = display
+        self.screen = screen
+        self.scale = scale
+        self.frame = Frame(screen=screen, physical=Size(round(screen.width * scale),
+                                                        round(screen.height * scale)))
+        self.navigator: Navigator | None = None  # a CDP browser, once one is attached
+        # What KeyDown/MouseDown left held, so reset can release it.
+        self._held_keys: list[str] = []
+        self._held_buttons: set[str] = set()
+        with _PYAUTOGUI_LOCK:
+            self._pg, self._x11 = _import_pyautogui(display)
+            self._xdisplay = _open_xlib(display)
+            self._typer = KeysymTyper(self._xdisplay)
+
+    # --- plumbing ------------------------------------------------------------------
+
+    @contextmanager
+    def _pyautogui(self):
+        with _PYAUTOGUI_LOCK:
+            self._x11._display = self._xdisplay
+            self._pg.PAUSE = 0.0  # waits are explicit, never pyautogui's hidden 0.1 s
+            self._pg.FAILSAFE = not self.display.private  # only the user's real screen
+            yield self._pg
+
+    def _xdotool(self, *args: str) -> None:
+        out = subprocess.run(["xdotool", *args], env=self.display.child_env(),
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise ControllerError(f"xdotool {args[0]} failed: {out.stderr.strip() or out.returncode}")
+
+    def _point(self, x: float, y: float) -> tuple[int, int]:
+        """Logical point -> the physical pixel pyautogui addresses."""
+        px, py = self.frame.convert(x, y, Space.LOGICAL, Space.PHYSICAL)
+        return pixel(px, self.frame.physical.width), pixel(py, self.frame.physical.height)
+
+    def _pyautogui_key(self, key: str) -> str | None:
+        """pyautogui's name if it presses exactly ``key``, else None (use xdotool)."""
+        name = to_pyautogui(key)
+        if len(key) == 1 and (not key.isalnum() or not key.isascii()):
+            return None  # punctuation: pyautogui adds shift by US layout, e.g. '<' -> '>'
+        return name if self._x11.keyboardMapping.get(name) else None
+
+    # --- dispatch ------------------------------------------------------------------
+
+    def execute(self, action: Action) -> ActionResult:
+        """Execute one action; failures come back as ActionResult(ok=False)."""
+        start = time.perf_counter()
+        try:
+            handler = self._handler(action)
+            handler(action)
+        except OutsideScreen as err:
+            return ActionResult(action, ok=False, error=str(err), duration_s=time.perf_counter() - start)
+        except Exception as err:  # errors are values: any backend failure ends up here
+            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return ActionResult(action, ok=False, error=msg, duration_s=time.perf_counter() - start)
+        return ActionResult(action, ok=True, duration_s=time.perf_counter() - start)
+
+    def _handler(self, action: Action) -> Callable:
+        match action:
+            case Move():
+                return self._move
+            case Click():
+                return self._click
+            case MouseDown() | MouseUp():
+                return self._button
+            case Drag():
+                return self._drag
+            case Scroll():
+                return self._scroll
+            case Type():
+                return self._type
+            case Key():
+                return self._key
+            case KeyDown() | KeyUp():
+                return self._key_updown
+            case Hotkey():
+                return self._hotkey
+            case Navigate():
+                return self._navigate
+            case Back() | Forward():
+                return self._history
+            case Wait():
+                return lambda a: time.sleep(a.seconds)
+            case Done() | Fail():
+                return lambda a: None
+        raise ControllerError(f"unsupported action {action!r}")
+
+    # --- pointer -------------------------------------------------------------------
+
+    def _move(self, a: Move) -> None:
+        x, y = self._point(a.x, a.y)
+        with self._pyautogui() as pg:
+            pg.moveTo(x, y)
+
+    def _click(self, a: Click) -> None:
+        with self._pyautogui() as pg:
+            if a.x is not None:
+                pg.moveTo(*self._point(a.x, a.y))
+            pg.click(clicks=a.count, interval=0.0, button=a.button)
+
+    def _button(self, a: MouseDown | MouseUp) -> None:
+        with self._pyautogui() as pg:
+            if isinstance(a, MouseDown):
+                pg.mouseDown(button=a.button)
+                self._held_buttons.add(a.button)
+            else:
+                pg.mouseUp(button=a.button)
+                self._held_buttons.discard(a.button)
+
+    def _drag(self, a: Drag) -> None:
+        end = self._point(a.x, a.y)
+        with self._pyautogui() as pg:
+            if a.start_x is not None:
+                pg.moveTo(*self._point(a.start_x, a.start_y))
+            sx, sy = pg.position()
+            pg.mouseDown(button=a.button)
+            try:
+                for i in range(1, DRAG_STEPS + 1):
+                    pg.moveTo(round(sx + (end[0] - sx) * i / DRAG_STEPS),
+                              round(sy + (end[1] - sy) * i / DRAG_STEPS))
+                    time.sleep(0.005)  # let the app process each motion event
+            finally:
+                pg.mouseUp(button=a.button)
+
+    def _scroll(self, a: Scroll) -> None:
+        with self._pyautogui() as pg:
+            if a.x is not None:
+                pg.moveTo(*self._point(a.x, a.y))
+            if a.dy:
+                pg.scroll(a.dy)  # +up: X button 4
+            if a.dx:
+                pg.hscroll(a.dx)  # +right: X button 7
+
+    # --- keyboard ------------------------------------------------------------------
+
+    def _type(self, a: Type) -> None:
+        with _PYAUTOGUI_LOCK:
+            self._typer.type(a.text)
+
+    def _key(self, a: Key) -> None:
+        name = self._pyautogui_key(a.key)
+        if name is None:
+            self._xdotool("key", "--", to_xdotool(a.key))
+            return
+        with self._pyautogui() as pg:
+            pg.press(name)
+
+    def _key_updown(self, a: KeyDown | KeyUp) -> None:
+        self._press(a.key, down=isinstance(a, KeyDown))
+        if isinstance(a, KeyDown):
+            self._held_keys.append(a.key)
+        elif a.key in self._held_keys:
+            self._held_keys.remove(a.key)
+
+    def _press(self, key: str, *, down: bool) -> None:
+        """Key down or up, through pyautogui when it presses exactly ``key``."""
+        name = self._pyautogui_key(key)
+        if name is None:
+            self._xdotool("keydown" if down else "keyup", "--", to_xdotool(key))
+            return
+        with self._pyautogui() as pg:
+            (pg.keyDown if down else pg.keyUp)(name)
+
+    def _hotkey(self, a: Hotkey) -> None:
+        pressed: list[str] = []
+        try:
+            for key in a.keys:
+                self._press(key, down=True)
+                pressed.append(key)
+        finally:
+            # Release everything that went down, even if a later key failed, so no
+            # modifier stays stuck for the rest of the episode.
+            errors = []
+            for key in reversed(pressed):
+                try:
+                    self._press(key, down=False)
+                except Exception as err:
+                    errors.append(f"{key}: {err}")
+            if errors:
+                raise ControllerError("failed to release " + "; ".join(errors))
+
+    # --- browser-ish ---------------------------------------------------------------
+
+    def _navigate(self, a: Navigate) -> None:
+        if self.navigator is None:
+            raise ControllerError("navigate needs a browser; none is attached to this desktop "
+                                  "(open one with open_tabs first)")
+        self.navigator.goto(a.url)
+
+    def _history(self, a: Back | Forward) -> None:
+        self._hotkey(Hotkey(keys=("alt", "left" if isinstance(a, Back) else "right")))
+
+    def release_all(self) -> None:
+        """Release keys and buttons that KeyDown/MouseDown left held (best effort)."""
+        keys, self._held_keys = self._held_keys, []
+        buttons, self._held_buttons = self._held_buttons, set()
+        for key in reversed(keys):
+            self.execute(KeyUp(key=key))
+        for button in buttons:
+            self.execute(MouseUp(button=button))
+
+    def close(self) -> None:
+        try:
+            self._xdisplay.close()
+        except Exception:
+            pass  # the server may be gone already

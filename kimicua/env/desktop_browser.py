@@ -1,0 +1,108 @@
+"""A real Chromium window on a desktop display, reached over CDP for task setup.
+
+It is what OSWorld does with ``--remote-debugging-port=9222``: the agent sees and
+drives the window with the mouse and keyboard; setup and evaluators use Playwright's
+``connect_over_cdp`` to open tabs, read the URL and run JavaScript.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from kimicua.env import chromium
+from kimicua.env.core import EnvError
+from kimicua.env.display import Display
+from kimicua.env.geometry import Size
+
+CONNECT_TIMEOUT_S = 20.0
+
+
+class DesktopBrowser:
+    """Chromium on ``display`` with a DevTools port, a temp profile and a CDP connection."""
+
+    def __init__(self, display: Display, screen: Size, scale: float = 1.0):
+        self.display = display
+        self.port = chromium.free_port()
+        self._profile = tempfile.mkdtemp(prefix="kimicua-chromium-")
+        self.proc = subprocess.Popen(
+            [chromium.find_chromium(), *chromium.CHROMIUM_ARGS,
+             f"--remote-debugging-port={self.port}", "--remote-debugging-address=127.0.0.1",
+             f"--user-data-dir={self._profile}", "--window-position=0,0",
+             f"--window-size={screen.width},{screen.height}",
+             f"--force-device-scale-factor={scale:g}", "about:blank"],
+            env=display.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        self._pw = chromium.acquire_playwright()
+        self.browser = None
+        try:
+            self.browser = self._connect()
+        except Exception:
+            self.close()
+            raise
+
+    def _connect(self) -> Any:
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise EnvError(f"Chromium exited (code {self.proc.returncode}) on display {self.display.name}")
+            try:
+                return self._pw.chromium.connect_over_cdp(f"http://127.0.0.1:{self.port}", timeout=5000)
+            except Exception as err:  # the DevTools port is not listening yet
+                last = err
+                time.sleep(0.1)
+        raise EnvError(f"cannot connect to Chromium's DevTools on port {self.port}: {last}")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.browser is not None and self.browser.is_connected()
+
+    @property
+    def context(self) -> Any:
+        return self.browser.contexts[0]  # the default (persistent) context: the visible window
+
+    @property
+    def page(self) -> Any:
+        """The tab in front: the last page that reports being visible, else the last one."""
+        pages = self.context.pages
+        if not pages:
+            return self.context.new_page()
+        for page in reversed(pages):
+            try:
+                if page.evaluate("document.visibilityState") == "visible":
+                    return page
+            except Exception:
+                continue  # a page closing under us
+        return pages[-1]
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url, timeout=chromium.NAV_TIMEOUT_MS, wait_until="load")
+
+    def open_tabs(self, urls: list[str]) -> None:
+        chromium.open_tabs(self.context, urls)
+
+    def close(self) -> None:
+        """Disconnect, end the Chromium process group, remove the profile (idempotent)."""
+        if self.browser is not None:
+            try:
+                self.browser.close()
+            except Exception:
+                pass  # already disconnected
+            self.browser = None
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self._pw is not None:
+            chromium.release_playwright()
+            self._pw = None
+        shutil.rmtree(self._profile, ignore_errors=True)

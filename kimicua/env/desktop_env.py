@@ -1,0 +1,180 @@
+"""DesktopEnv: an X display (a private Xvfb by default) driven like a person would."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kimicua.env import windows as wins
+from kimicua.env.actions import Action, is_terminal
+from kimicua.env.capture import ScreenCapture
+from kimicua.env.chromium import element_box
+from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
+from kimicua.env.desktop import DesktopController
+from kimicua.env.desktop_browser import DesktopBrowser
+from kimicua.env.display import Display
+from kimicua.env.geometry import Size
+from kimicua.env.observation import Observation
+from kimicua.env.processes import Processes
+
+SETTLE_S = 0.05  # after an action, before the screenshot: let the app repaint
+
+
+class DesktopEnv(Env):
+    """A desktop on ``display`` (``":0"`` = the user's own, used only when asked) or on a
+    private Xvfb of ``size`` x ``scale`` physical pixels.
+
+    With ``scale`` != 1 the Xvfb screen has physical size and actions stay logical;
+    Chromium launched here renders at that device scale factor."""
+
+    kind = "desktop"
+
+    def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
+                 display: str | None = None, *, settle_s: float = SETTLE_S):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        self.scale = scale
+        self.settle_s = settle_s
+        if display is None:
+            physical = Size(round(size.width * scale), round(size.height * scale))
+            self.display = Display.start(physical)
+        else:
+            self.display = Display.attach(display)
+            size = Size(round(self.display.size.width / scale), round(self.display.size.height / scale))
+        self.screen = size
+        self._closed = False
+        try:
+            self._capture = ScreenCapture(self.display)
+            self._controller = DesktopController(self.display, size, scale)
+        except Exception:
+            self.display.stop()
+            raise
+        self._processes = Processes(self.display.child_env())
+        self._browser: DesktopBrowser | None = None
+
+    # --- Gymnasium -----------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
+        """Kill what launch() started (and its windows) and the CDP browser."""
+        self._check()
+        self._close_browser()
+        self._processes.kill_all()
+        # Release anything a previous episode left pressed, e.g. a MouseDown without MouseUp.
+        self._controller.release_all()
+        time.sleep(self.settle_s)
+        return self.observe(), {"display": self.display.name}
+
+    def step(self, action: Action) -> StepResult:
+        self._check()
+        result = self._controller.execute(action)
+        if not result.ok:
+            self._check()  # a dead X server shows up first as a failed action
+        if self.settle_s and not is_terminal(action):
+            time.sleep(self.settle_s)
+        t0 = time.perf_counter()
+        obs = self.observe()
+        capture_s = time.perf_counter() - t0
+        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
+        return obs, 0.0, is_terminal(action), False, info
+
+    def observe(self) -> Observation:
+        self._check()
+        try:
+            frame = self._capture.grab()
+        except EnvError:
+            self._check()
+            raise
+        return Observation(screenshot=frame.rgb, screen=self.screen, scale=self.scale,
+                           timestamp=frame.timestamp, url=self._url_or_none())
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_browser()
+        self._processes.kill_all(grace=1.0)
+        self._controller.close()
+        self._capture.close()
+        self.display.stop()
+
+    def _check(self) -> None:
+        if self._closed:
+            raise EnvError("the desktop env is closed")
+        self.display.check()
+
+    # --- world access --------------------------------------------------------------
+
+    def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
+        self._check()
+        return self._processes.run(command, shell=shell, timeout=timeout)
+
+    def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
+        self._check()
+        return self._processes.launch(command, shell=shell)
+
+    def windows(self) -> list[Window]:
+        self._check()
+        return wins.list_windows(self.display.child_env(), self.scale)
+
+    def active_window(self) -> Window | None:
+        self._check()
+        return wins.active_window(self.display.child_env(), self.scale)
+
+    def activate_window(self, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        for window in reversed(self.windows()):  # topmost first
+            if wins.matches(window, name, strict=strict, by_class=by_class):
+                return wins.activate(self.display.child_env(), window)
+        return False
+
+    def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [w for w in self.windows() if wins.matches(w, name)]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise EnvError(f"no window named like {name!r} on display {self.display.name} "
+                               f"after {timeout:g}s")
+            time.sleep(0.05)
+
+    # --- browser (a CDP-attached Chromium on this display) -------------------------
+
+    def browser(self) -> DesktopBrowser:
+        """The desktop's Chromium, started (and attached to Navigate) on first use."""
+        self._check()
+        if self._browser is not None and not self._browser.alive():
+            self._close_browser()
+        if self._browser is None:
+            self._browser = DesktopBrowser(self.display, self.screen, self.scale)
+            self._controller.navigator = self._browser
+        return self._browser
+
+    def _close_browser(self) -> None:
+        if self._browser is not None:
+            self._controller.navigator = None
+            self._browser.close()
+            self._browser = None
+
+    def _url_or_none(self) -> str | None:
+        if self._browser is None or not self._browser.alive():
+            return None
+        try:
+            return self._browser.page.url
+        except Exception:
+            return None  # a tab closing during the read; the next observation has it
+
+    def open_tabs(self, urls: list[str]) -> None:
+        self.browser().open_tabs(urls)
+
+    def page_url(self) -> str | None:
+        return None if self._browser is None else self._url_or_none()
+
+    def evaluate(self, expression: str) -> Any:
+        if self._browser is None:
+            raise EnvError("no browser is open in the desktop env; call open_tabs first")
+        return self._browser.page.evaluate(expression)
+
+    def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
+        if self._browser is None:
+            raise EnvError("no browser is open in the desktop env; call open_tabs first")
+        return element_box(self._browser.page, selector, on_screen=True)
