@@ -20,7 +20,7 @@ from kimicua.env.geometry import Size
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
+class Screenshot:
     """One captured screen: RGB uint8 [H, W, 3] at native resolution."""
 
     rgb: np.ndarray
@@ -56,7 +56,7 @@ class ScreenCapture:
                          "width": mon["width"], "height": mon["height"]}
         self.size = Size(mon["width"], mon["height"])
 
-    def grab(self) -> Frame:
+    def grab(self) -> Screenshot:
         """The screen now, as RGB."""
         with self._lock:
             if self._mss is None:
@@ -67,7 +67,7 @@ class ScreenCapture:
                 raise EnvError(f"screen capture failed on display {self.display}: {err}") from None
             ts = time.time()
         rgb = bgra_to_rgb(shot.raw, shot.width, shot.height)
-        return Frame(rgb=rgb, size=Size(shot.width, shot.height), timestamp=ts)
+        return Screenshot(rgb=rgb, size=Size(shot.width, shot.height), timestamp=ts)
 
     def close(self) -> None:
         with self._lock:

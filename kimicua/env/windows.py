@@ -14,20 +14,33 @@ def _tool(args: list[str], env: dict[str, str], timeout: float = 5.0) -> subproc
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def list_windows(env: dict[str, str], scale: float = 1.0) -> list[Window]:
-    """Managed top-level windows, bottom-to-top stacking order, in logical px."""
-    out = _tool(["wmctrl", "-l", "-G", "-x"], env)
+def _wmctrl(flags: str, env: dict[str, str]) -> list[str]:
+    out = _tool(["wmctrl", flags], env)
     if out.returncode != 0:
         raise EnvError(f"wmctrl failed on display {env.get('DISPLAY')}: {out.stderr.strip()}")
+    return out.stdout.splitlines()
+
+
+def list_windows(env: dict[str, str], scale: float = 1.0) -> list[Window]:
+    """Managed top-level windows, oldest first, in logical px."""
+    # `-lG` lines: id desktop x y w h host title; the title is all the rest. `-lGx`
+    # adds the class before the host, and a class may hold spaces (Chromium puts its
+    # profile path there), so the class is what -lGx has in front of "host title".
+    plain = {}
+    for line in _wmctrl("-lG", env):
+        parts = line.split(None, 7)
+        if len(parts) >= 7:
+            plain[parts[0]] = (parts[2:6], " ".join(parts[6:8]))
     windows = []
-    for line in out.stdout.splitlines():
-        # id desktop x y w h wm_class host title...  (title may contain spaces or be absent)
-        parts = line.split(None, 8)
-        if len(parts) < 8:
-            continue
-        wid, _, x, y, w, h, wm_class, _host = parts[:8]
-        title = parts[8] if len(parts) > 8 else ""
-        windows.append(Window(id=int(wid, 16), name=title, wm_class=wm_class,
+    for line in _wmctrl("-lGx", env):
+        parts = line.split(None, 6)
+        if len(parts) < 7 or parts[0] not in plain:
+            continue  # a window that appeared between the two calls
+        (x, y, w, h), host_title = plain[parts[0]]
+        rest = parts[6]
+        wm_class = rest[: len(rest) - len(host_title)].strip() if rest.endswith(host_title) else rest
+        title = host_title.split(None, 1)[1] if " " in host_title else ""
+        windows.append(Window(id=int(parts[0], 16), name=title, wm_class=wm_class,
                               x=int(x) / scale, y=int(y) / scale,
                               width=int(w) / scale, height=int(h) / scale))
     return windows
@@ -49,11 +62,13 @@ def active_window(env: dict[str, str], scale: float = 1.0) -> Window | None:
 
 def matches(window: Window, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
     """OSWorld's activate_window matching: substring (or equality) of title or class."""
-    field = window.wm_class if by_class else window.name
-    if by_class and not strict:
+    if by_class:
         # wmctrl prints "instance.Class"; either part may be what the task names.
-        return name.lower() in field.lower()
-    return field == name if strict else name in field
+        full = window.wm_class
+        if strict:
+            return name == full or name in full.rsplit(".", 1)
+        return name.lower() in full.lower()
+    return window.name == name if strict else name in window.name
 
 
 def activate(env: dict[str, str], window: Window) -> bool:
