@@ -88,7 +88,7 @@ class Kimi(PyAutoGUICode):
             case Wait(seconds=1.0):
                 return "computer.wait()"
             case Wait(seconds=s):
-                return f"computer.wait(seconds={s:g})"
+                return f"computer.wait(seconds={s!r})"
             case Done(answer=a):
                 tail = f", answer={a!r}" if a is not None else ""
                 return f"computer.terminate(status='success'{tail})"

@@ -202,7 +202,7 @@ class PyAutoGUICode(Dialect):
         """How this dialect writes waits and endings."""
         match action:
             case Wait(seconds=s):
-                return f"time.sleep({s:g})"
+                return f"time.sleep({s!r})"
             case Done():
                 return "DONE"
             case Fail():
