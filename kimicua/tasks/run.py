@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from kimicua.env.actions import Action
-from kimicua.tasks.context import PlaceholderError, RunContext, mentions, substitute
+from kimicua.tasks.context import RunContext, mentions, substitute
 from kimicua.tasks.evaluate import Evaluation, evaluate
 from kimicua.tasks.pages import BUILTIN_PAGES, PageServer
 from kimicua.tasks.schema import Task
@@ -73,8 +73,6 @@ class TaskRun:
                 child.unlink()
         try:
             run_steps(self.task.config, env, self.ctx)
-        except PlaceholderError as err:
-            raise SetupError(f"task {self.id}: {err}") from None
         except UnsupportedStep:
             raise  # already names the step type; callers tell "unsupported" from "failed"
         except SetupError as err:

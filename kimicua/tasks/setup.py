@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from kimicua.tasks.context import RunContext, substitute
+from kimicua.tasks.context import PlaceholderError, RunContext, substitute
 from kimicua.tasks.fetch import FetchError, fetch
 from kimicua.tasks.schema import SetupStep
 
@@ -163,10 +163,12 @@ def run_step(step: SetupStep, env, ctx: RunContext) -> None:
     func = STEPS.get(step.type)
     if func is None:
         raise UnsupportedStep(step.type)
-    params: dict[str, Any] = substitute(dict(step.parameters), ctx.variables())
     try:
         _check_parameters(func, step)
+        params: dict[str, Any] = substitute(dict(step.parameters), ctx.variables())
         func(env, ctx, **params)
+    except PlaceholderError as err:
+        raise SetupError(f"{step.type}: {err}") from None
     except SetupError as err:
         if isinstance(err, UnsupportedStep) or str(err).startswith(f"{step.type}: "):
             raise

@@ -49,8 +49,9 @@ def _window_box(env, name: str, by_class: bool) -> Box | None:
     return None
 
 
-def target_box(env, target: dict[str, Any], timeout: float = TARGET_TIMEOUT_S) -> Box:
+def target_box(env, target: dict[str, Any], timeout: float | None = None) -> Box:
     """The box (x, y, w, h) in screen logical px that a target names, waiting for it."""
+    timeout = TARGET_TIMEOUT_S if timeout is None else timeout
     if "selector" in target:
         sel = target["selector"]
         box = _poll(lambda: env.element_box(sel), f"element {sel!r}", timeout)
