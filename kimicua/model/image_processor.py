@@ -183,8 +183,13 @@ def _as_rgb_array(image) -> np.ndarray:
 
 # ---------------------------------------------------------------- exact, parallel PIL resize
 
-@functools.cache
 def _pool() -> ThreadPoolExecutor:
+    return _pool_for(os.getpid())
+
+
+@functools.cache
+def _pool_for(pid: int) -> ThreadPoolExecutor:
+    # one pool per process: a forked child inherits the pool object but not its threads
     return ThreadPoolExecutor(max_workers=_n_workers(), thread_name_prefix="kimicua-resize")
 
 

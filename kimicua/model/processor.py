@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from kimicua.model.chat import chat_segments, count_images
 from kimicua.model.image_processor import KimiImageProcessor
@@ -34,7 +36,9 @@ class KimiVLProcessor:
         Images fill the conversation's image items in order. Message text is encoded as plain
         text, so a special token's name inside it (say from a web page) stays harmless.
         """
-        images = list(images or [])
+        if isinstance(images, (np.ndarray, Image.Image)):
+            images = [images]  # one image, not an iterable of rows
+        images = list(images) if images is not None else []
         n_items = count_images(messages)
         if n_items != len(images):
             raise ValueError(f"the messages hold {n_items} image item(s) but {len(images)} image(s) were given")

@@ -75,6 +75,11 @@ def test_image_count_must_match(proc):
         proc([{"role": "user", "content": "hi"}], [np.zeros((28, 28, 3), np.uint8)])
 
 
+def test_a_single_image_need_not_be_in_a_list(proc):
+    img = np.zeros((280, 280, 3), np.uint8)
+    assert proc(user(IMG), img)["image_grid_hws"].tolist() == [[20, 20]]
+
+
 def test_text_only(proc):
     out = proc([{"role": "user", "content": "hi"}], add_generation_prompt=False)
     assert out["pixel_values"] is None and out["image_grid_hws"] is None and out["images"] == []

@@ -1,0 +1,114 @@
+"""Image preprocessing speed: kimicua's Kimi-VL image processor vs transformers' Qwen2-VL one.
+
+Both take the same 1920x1080 screenshot-like uint8 array (what screen capture gives) and return
+normalised float32 patches. The peer is transformers' `Qwen2VLImageProcessor` on its PIL/numpy
+path, with max_pixels set so that it yields a similar number of tokens. Its resize rule differs
+(it rounds each side to a multiple of 28 within min/max pixels, giving 1176x672 here, where
+Kimi-VL's token-limit rule gives 1196x672 padded to 1204x672), so the work is comparable, not
+identical. Runs alternate between the two so that load from other processes hits both alike.
+Our output is also checked against a plain PIL + numpy implementation of the same rule.
+
+    .venv/bin/python benchmarks/preprocess.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from kimicua.model.image_processor import ImageProcessorConfig, KimiImageProcessor
+
+GOAL = 3.0
+
+
+def screenshot_like(w: int = 1920, h: int = 1080, seed: int = 0) -> np.ndarray:
+    """A desktop-like frame: title bar, windows, buttons, lines of text."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (w, h), (236, 239, 244))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, w, 40], fill=(40, 44, 52))
+    for _ in range(12):
+        x, y = int(rng.integers(0, w - 400)), int(rng.integers(50, h - 300))
+        d.rectangle([x, y, x + 400, y + 260], fill=tuple(int(c) for c in rng.integers(0, 256, 3)), outline=(0, 0, 0))
+        d.rectangle([x + 300, y + 220, x + 390, y + 250], fill=(30, 120, 220))
+        d.text((x + 315, y + 228), "OK", fill=(255, 255, 255))
+    for row in range(60, h - 20, 18):
+        d.text((20, row), "The quick brown fox jumps over the lazy dog 0123456789  " * 3, fill=(20, 20, 20))
+    return np.asarray(im).copy()
+
+
+def reference(img: np.ndarray, cfg: ImageProcessorConfig) -> np.ndarray:
+    """The rule the obvious way (pad_input true): PIL resize + paste, float normalise, reshape."""
+    pil = Image.fromarray(img)
+    w, h = pil.size
+    p, m = cfg.patch_size, cfg.merge_kernel_size[0] * cfg.patch_size
+    if (w // p) * (h // p) > cfg.in_token_limit:
+        s = math.sqrt(cfg.in_token_limit / ((w // p) * (h // p)))
+        pil = pil.resize((int(w * s), int(h * s)), Image.BICUBIC)
+    canvas = Image.new("RGB", (math.ceil(pil.width / m) * m, math.ceil(pil.height / m) * m))
+    canvas.paste(pil, (0, 0))
+    x = (np.asarray(canvas).astype(np.float32) / 255.0 - np.float32(cfg.image_mean)) / np.float32(cfg.image_std)
+    H, W = x.shape[:2]
+    return x.transpose(2, 0, 1).reshape(3, H // p, p, W // p, p).transpose(1, 3, 0, 2, 4).reshape(-1, 3, p, p)
+
+
+def qwen_processor(max_tokens: int):
+    try:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil as Qwen
+    except ImportError:  # older transformers: the PIL/numpy path is the plain class
+        from transformers import Qwen2VLImageProcessor as Qwen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Qwen(min_pixels=4 * 28 * 28, max_pixels=max_tokens * 28 * 28,
+                    image_mean=[0.5] * 3, image_std=[0.5] * 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=30)
+    args = ap.parse_args()
+
+    img = screenshot_like()
+    cfg = ImageProcessorConfig(in_token_limit=4096, pad_input=True, image_mean=(0.5,) * 3, image_std=(0.5,) * 3)
+    ours = KimiImageProcessor(cfg)
+    out = ours(img)
+    g = out.geometry
+    ok = np.allclose(out.pixel_values.numpy(), reference(img, cfg), rtol=0, atol=1e-5)
+    qwen = qwen_processor(g.n_tokens)
+    q = qwen(images=img, return_tensors="pt")
+    q_tokens = int(q["image_grid_thw"][0].prod()) // 4
+
+    t_ours, t_qwen = [], []
+    for _ in range(2):  # warm-up: thread pool, allocator, lazy imports
+        ours(img), qwen(images=img, return_tensors="pt")
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        ours(img)
+        t1 = time.perf_counter()
+        qwen(images=img, return_tensors="pt")
+        t2 = time.perf_counter()
+        t_ours.append(t1 - t0)
+        t_qwen.append(t2 - t1)
+    mo, mq = statistics.median(t_ours) * 1e3, statistics.median(t_qwen) * 1e3
+
+    print(f"image 1920x1080 screenshot-like, {args.runs} runs each (alternating), median; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(f"  kimicua KimiImageProcessor : {mo:7.2f} ms  -> {g.resized[0]}x{g.resized[1]} padded "
+          f"{g.padded[0]}x{g.padded[1]}, grid {g.grid_hw[0]}x{g.grid_hw[1]}, {g.n_tokens} tokens")
+    print(f"  transformers Qwen2-VL (PIL): {mq:7.2f} ms  -> grid {q['image_grid_thw'][0, 1]}x"
+          f"{q['image_grid_thw'][0, 2]}, {q_tokens} tokens (its own resize rule: sides rounded to 28)")
+    print(f"  speed-up {mq / mo:.2f}x (goal >= {GOAL:.0f}x: {'met' if mq / mo >= GOAL else 'NOT met'})")
+    print(f"  output equals the plain PIL + numpy reference (atol 1e-5): {ok}")
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
