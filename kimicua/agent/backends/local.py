@@ -92,16 +92,10 @@ class LocalPolicy:
             model=self.name,
             token_ids=list(gen.token_ids),
             logprobs=list(gen.logprobs),
-            image_size=_resized(images[-1]) if images else None,
+            image_size=Size(*images[-1].resized) if images else None,  # (w, h), unpadded
             timings={"preprocess_s": t1 - t0, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
         )
 
     def close(self) -> None:
         """Drop the weights so the memory is free before another policy loads."""
         self.model = None
-
-
-def _resized(record) -> Size:
-    """The resized, unpadded size of a processor geometry record."""
-    size = record.resized
-    return size if isinstance(size, Size) else Size(int(size[0]), int(size[1]))
