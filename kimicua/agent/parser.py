@@ -23,7 +23,8 @@ class ParseError(ValueError):
     """A model answer that does not parse into actions.
 
     ``reason`` is a one-line message, ``snippet`` the offending text (one line,
-    shortened), ``line``/``col`` its 1-based position when known.
+    shortened), ``line``/``col`` its 1-based position within the code or action text
+    that was read (a fenced block, the part after ``Action:``) when known.
     """
 
     def __init__(

@@ -25,7 +25,8 @@ from kimicua.env.geometry import Frame, Size
 from kimicua.env.observation import Observation
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: comparing screenshots element-wise is neither cheap nor meaningful.
+@dataclass(frozen=True, slots=True, eq=False)
 class Turn:
     """One previous step: what the model thought and did, and what it saw.
 

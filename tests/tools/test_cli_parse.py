@@ -32,7 +32,8 @@ def test_kimi_answer_to_json():
 
 
 def test_image_size_option():
-    text = '<tool_call>{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [644, 364]}}</tool_call>'
+    call = '{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [644, 364]}}'
+    text = f"<tool_call>{call}</tool_call>"
     result = run(["--dialect", "qwen25vl", "--screen", "1920x1080", "--image", "1288x728"], text)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)[0]["x"] == 960.0

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from kimicua.agent.parser import ParseError
+from kimicua.agent.pycode import number
 from kimicua.env.actions import Action, ActionError, action_from_json
 from kimicua.env.geometry import Frame, OutsideScreen, Size, Space
 
@@ -58,8 +59,6 @@ class Dialect(ABC):
 
     def to_screen(self, x: Any, y: Any, frame: Frame, space: Space | None = None) -> tuple[float, float]:
         """A point of the model's (in ``space``, default the dialect's) in screen pixels."""
-        from kimicua.agent.pycode import number
-
         px, py = number(x, "x"), number(y, "y")
         try:
             return frame.to_screen(px, py, space or self.space)
