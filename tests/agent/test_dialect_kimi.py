@@ -74,6 +74,7 @@ def test_grounding_prompt_is_the_model_cards():
         ("pyautogui.hscroll(2)", [Scroll(dx=2)]),
         ("pyautogui.hotkey('ctrl', 'shift', 't')", [Hotkey(keys=("ctrl", "shift", "t"))]),
         ("pyautogui.hotkey(['ctrl', 'c'])", [Hotkey(keys=("ctrl", "c"))]),
+        ("pyautogui.hotkey(keys=['ctrl', 'v'])", [Hotkey(keys=("ctrl", "v"))]),
         ("pyautogui.press(['tab', 'tab'])", [Key(key="tab"), Key(key="tab")]),
         ("pyautogui.press('down', presses=3)", [Key(key="down")] * 3),
         ("pyautogui.keyDown('shift')\npyautogui.keyUp('shift')",

@@ -45,6 +45,8 @@ def fenced(code: str) -> str:
         ("pyautogui.click(x=1e999, y=0.5)", "must be finite"),
         ("pyautogui.press('hyperdrive')", "unknown key 'hyperdrive'"),
         ("pyautogui.hotkey('ctrl', 'meh')", "unknown key 'meh'"),
+        ("pyautogui.hotkey('ctrl', keys=['c'])", "both by position and as keys="),
+        ("pyautogui.hotkey()", "at least one key"),
         ("pyautogui.press('a', presses=10**9)", "only literal arguments"),
         ("pyautogui.press('a', presses=1000000)", "presses must be"),
         ("pyautogui.scroll(1.5)", "whole number"),

@@ -122,10 +122,15 @@ class PyAutoGUICode(Dialect):
     def _action(self, call: Call, frame: Frame) -> list[Action]:
         fn = call.name.rsplit(".", 1)[1]
         if fn == "hotkey":
-            extra = set(call.kwargs) - {"interval"}
+            extra = set(call.kwargs) - {"interval", "keys"}
             if extra:
                 raise ParseError(f"hotkey has no argument {sorted(extra)[0]}")
             keys = call.args[0] if len(call.args) == 1 and isinstance(call.args[0], tuple) else call.args
+            if "keys" in call.kwargs:  # hotkey(keys=[...]): not pyautogui's, but models write it
+                if keys:
+                    raise ParseError("hotkey got keys both by position and as keys=")
+                kw = call.kwargs["keys"]
+                keys = kw if isinstance(kw, tuple) else (kw,)
             if not keys:
                 raise ParseError("hotkey needs at least one key")
             return [Hotkey(keys=tuple(key_name(k) for k in keys))]
