@@ -82,11 +82,15 @@ def test_greedy_is_deterministic_across_calls_and_loads(policy, ckpt):
     assert (again.token_ids, again.logprobs, again.text) == (first.token_ids, first.logprobs, first.text)
 
 
-def test_dtype_names_map_to_torch_dtypes(ckpt):
+def test_dtype_names_map_to_torch_dtypes_and_close_frees(ckpt):
     import torch
 
-    assert LocalPolicy(ckpt, dtype="fp32").model.dtype == torch.float32
+    fp32 = LocalPolicy(ckpt, dtype="fp32")
+    assert fp32.model.dtype == torch.float32
     assert LocalPolicy(ckpt, dtype="bfloat16").model.dtype == torch.bfloat16
+    fp32.close()  # frees the weights; a later act says why it cannot answer
+    with pytest.raises(RuntimeError, match="is closed"):
+        fp32.act(prompt_with(screenshot(32, 32)))
 
 
 def test_seeded_sampling_replays_an_episode_and_steps_use_seed_plus_i(ckpt):

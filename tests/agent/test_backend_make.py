@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from kimicua.agent.backends import ScriptedPolicy, ServerPolicy, make_policy
@@ -38,3 +41,13 @@ def test_options_a_backend_does_not_take_are_named():
         make_policy("http://127.0.0.1:9", max_new_tokens=5, seed=1)
     with pytest.raises(ValueError, match="scripted backend does not take temperature"):
         make_policy("scripted", actions=[], temperature=0.5)
+
+
+def test_backends_import_without_torch_or_the_model_package():
+    code = (
+        "import sys, kimicua.agent.backends as b; "
+        "b.make_policy('scripted', actions=[]); b.make_policy('http://127.0.0.1:9'); "
+        "print(sorted(m for m in ('torch', 'kimicua.model') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -70,6 +70,8 @@ class LocalPolicy:
         """Generate one answer; timings are preprocess_s, prefill_s and decode_s."""
         from kimicua.model.engine import generate
 
+        if self.model is None:
+            raise RuntimeError(f"policy {self.name} is closed")
         t0 = time.perf_counter()
         batch = self.processor(prompt.messages, prompt.images)
         pixel_values = batch["pixel_values"]
