@@ -166,9 +166,14 @@ class KimiImageProcessor:
         gh, gw = h // p, w // p
         src = view.reshape(gh, p, gw, p, 3).transpose(0, 2, 4, 1, 3)  # gh gw 3 P P, a view
         out = np.empty((gh, gw, 3, p, p), dtype=np.float32)
-        # numpy, single-threaded: as fast as torch here and steady when other work shares the CPU
-        np.multiply(src, self._scale, out=out)  # one strided pass: gather, uint8 -> float32, scale
-        out += self._shift  # one contiguous pass
+        n = _n_workers() if h * w >= _PARALLEL_MIN_PIXELS else 1
+
+        def run(i: int) -> None:  # bands of patch rows; numpy drops the GIL in these loops
+            a, b = gh * i // n, gh * (i + 1) // n
+            np.multiply(np.ascontiguousarray(src[a:b]), self._scale, out=out[a:b])  # uint8 gather first
+            out[a:b] += self._shift
+
+        _parallel(run, n)
         return torch.from_numpy(out.reshape(gh * gw, 3, p, p))
 
 
@@ -240,16 +245,26 @@ def _banded(src: np.ndarray, dst: np.ndarray, n: int, horizontal: bool) -> None:
     (H, W), (h, w) = src.shape[:2], dst.shape[:2]
 
     def run(i: int) -> None:
+        size = H if horizontal else W
+        a, b = size * i // n, size * (i + 1) // n
+        if a == b:  # fewer rows/columns than threads
+            return
         if horizontal:  # rows are untouched: band i of rows keeps its height
-            a, b = H * i // n, H * (i + 1) // n
             band = Image.fromarray(src[a:b]).resize((w, b - a), Image.BICUBIC)
             dst[a:b] = np.asarray(band)
         else:  # columns are untouched: band i of columns keeps its width
-            a, b = W * i // n, W * (i + 1) // n
             band = Image.fromarray(np.ascontiguousarray(src[:, a:b])).resize((b - a, h), Image.BICUBIC)
             dst[:, a:b] = np.asarray(band)
 
-    for future in [_pool().submit(run, i) for i in range(n)]:
+    _parallel(run, n)
+
+
+def _parallel(fn, n: int) -> None:
+    """fn(0) .. fn(n - 1) on the resize pool (inline when n is 1); re-raises the first error."""
+    if n == 1:
+        fn(0)
+        return
+    for future in [_pool().submit(fn, i) for i in range(n)]:
         future.result()
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from kimicua.model import image_processor as ip
 from kimicua.model.image_processor import (
     CLIP_MEAN,
     CLIP_STD,
@@ -157,6 +158,22 @@ def test_banded_resize_equals_one_pil_call(size):
         out = np.empty((oh, ow, 3), np.uint8)
         resize_bicubic(img, out)
         np.testing.assert_array_equal(out, np.asarray(Image.fromarray(img).resize((ow, oh), Image.BICUBIC)))
+
+
+def test_extreme_shapes_and_the_pass_order_probe():
+    img = np.random.default_rng(9).integers(0, 256, (1000, 1000, 3), dtype=np.uint8)
+    for ow, oh in [(1, 3), (700, 1), (1, 1)]:  # fewer rows/columns than threads
+        out = np.empty((oh, ow, 3), np.uint8)
+        resize_bicubic(img, out)
+        np.testing.assert_array_equal(out, np.asarray(Image.fromarray(img).resize((ow, oh), Image.BICUBIC)))
+    # the probe must tell the two pass orders apart for its answer to mean anything
+    probe = Image.fromarray(np.random.default_rng(0).integers(0, 256, (96, 20, 3), dtype=np.uint8))
+    hv = probe.resize((19, 96), Image.BICUBIC).resize((19, 31), Image.BICUBIC)
+    vh = probe.resize((20, 31), Image.BICUBIC).resize((19, 31), Image.BICUBIC)
+    assert not np.array_equal(np.asarray(hv), np.asarray(vh))
+    assert ip._pillow_vertical_first_rule() == np.array_equal(
+        np.asarray(probe.resize((19, 31), Image.BICUBIC)), np.asarray(vh)
+    )
 
 
 def test_pil_inputs_and_bad_arrays(published):
