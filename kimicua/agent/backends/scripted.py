@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 
-from kimicua.env.actions import ACTION_TYPES, Action, Done, dumps
 from kimicua.agent.policy import Prompt, Reply
+from kimicua.env.actions import ACTION_TYPES, Action, Done, dumps
 
 _END = object()  # not None: a script yielding None is a bug to report, not its end
 
