@@ -166,7 +166,7 @@ class KimiImageProcessor:
         gh, gw = h // p, w // p
         src = view.reshape(gh, p, gw, p, 3).transpose(0, 2, 4, 1, 3)  # gh gw 3 P P, a view
         out = np.empty((gh, gw, 3, p, p), dtype=np.float32)
-        n = _n_workers() if h * w >= _PARALLEL_MIN_PIXELS else 1
+        n = n_threads() if h * w >= _PARALLEL_MIN_PIXELS else 1
 
         def run(i: int) -> None:  # bands of patch rows; numpy drops the GIL in these loops
             a, b = gh * i // n, gh * (i + 1) // n
@@ -195,10 +195,11 @@ def _pool() -> ThreadPoolExecutor:
 @functools.cache
 def _pool_for(pid: int) -> ThreadPoolExecutor:
     # one pool per process: a forked child inherits the pool object but not its threads
-    return ThreadPoolExecutor(max_workers=_n_workers(), thread_name_prefix="kimicua-resize")
+    return ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="kimicua-resize")
 
 
-def _n_workers() -> int:
+def n_threads() -> int:
+    """Threads the resize and patchify use for large images (up to 4, at most the CPU count)."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -225,7 +226,7 @@ def resize_bicubic(src: np.ndarray, dst: np.ndarray) -> None:
     split into bands run on threads (PIL releases the GIL), in the order PIL itself uses.
     """
     (H, W), (h, w) = src.shape[:2], dst.shape[:2]
-    n = _n_workers() if H * W >= _PARALLEL_MIN_PIXELS else 1
+    n = n_threads() if H * W >= _PARALLEL_MIN_PIXELS else 1
     if n == 1:
         dst[...] = np.asarray(Image.fromarray(src).resize((w, h), Image.BICUBIC))
         return
