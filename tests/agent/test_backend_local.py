@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from kimicua.agent.backends import LocalPolicy, make_policy  # noqa: E402
+from kimicua.agent.backends import BackendError, LocalPolicy, make_policy  # noqa: E402
 from kimicua.agent.backends import TINY_NOTICE  # noqa: E402
 from kimicua.agent.policy import Policy, Prompt  # noqa: E402
 from kimicua.env.geometry import Size  # noqa: E402
@@ -132,9 +132,7 @@ def test_make_policy_checkpoint_dir_and_tiny(ckpt, tmp_path, monkeypatch):
 def test_make_policy_hub_id_fails_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(os.path.dirname(__file__))  # no directory named like the id here
-    from kimicua.model.weights import CheckpointError
-
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(BackendError) as info:
         make_policy("nobody-kimicua/no-such-model")
     msg = str(info.value)
     assert "nobody-kimicua/no-such-model" in msg and "\n" not in msg

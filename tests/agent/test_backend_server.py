@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import pickle
 import socket
 import threading
 import time
@@ -166,6 +167,9 @@ def test_400_is_not_retried_and_names_url_status_and_message(fake):
     msg = str(err)
     assert f"{fake.url}/v1/chat/completions" in msg and "400" in msg and "bad image" in msg
     assert "\n" not in msg
+    assert isinstance(err, OSError)  # the CLI reports OSErrors as one line
+    copy = pickle.loads(pickle.dumps(err))  # crosses process boundaries (Ray workers)
+    assert (str(copy), type(copy), copy.url, copy.status) == (msg, BackendError, err.url, 400)
 
 
 def test_5xx_gives_up_after_max_retries(fake):

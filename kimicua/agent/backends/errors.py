@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
-class BackendError(RuntimeError):
-    """A model backend failed after its retries; the message is one line.
+class BackendError(OSError):
+    """A model backend could not load or answer (after its retries); the message is one line.
+
+    An OSError, like requests' RequestException: it is an I/O failure, and callers that
+    report OSErrors as one line (the CLI) report this one too.
 
     ``url`` is the endpoint (server backends), ``status`` the last HTTP status when
     there was one, ``attempts`` how many requests were made.
@@ -13,3 +16,7 @@ class BackendError(RuntimeError):
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None, attempts: int = 1):
         super().__init__(message)
         self.url, self.status, self.attempts = url, status, attempts
+
+    def __reduce__(self):
+        # OSError pickles only its args; keep the fields when it crosses to a Ray driver
+        return type(self), (str(self),), {"url": self.url, "status": self.status, "attempts": self.attempts}

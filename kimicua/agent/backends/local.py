@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from kimicua.agent.backends.errors import BackendError
 from kimicua.agent.policy import Prompt, Reply
 from kimicua.env.geometry import Size
 
@@ -52,14 +53,17 @@ class LocalPolicy:
         max_new_tokens: int = 512,
     ):
         from kimicua.model import KimiVL, KimiVLProcessor
-        from kimicua.model.weights import resolve
+        from kimicua.model.weights import CheckpointError, resolve
 
         if temperature < 0 or not 0 < top_p <= 1 or max_new_tokens < 1:
             raise ValueError("need temperature >= 0, 0 < top_p <= 1 and max_new_tokens >= 1")
         self.checkpoint = str(checkpoint)
         # resolve a hub id to its local snapshot once; model and processor read the same files
-        path = resolve(checkpoint)
-        self.model = KimiVL.from_pretrained(path, dtype=_torch_dtype(dtype), device=device)
+        try:
+            path = resolve(checkpoint)
+            self.model = KimiVL.from_pretrained(path, dtype=_torch_dtype(dtype), device=device)
+        except CheckpointError as err:  # a hub or checkpoint failure: one line, one error type
+            raise BackendError(str(err)) from err
         self.processor = KimiVLProcessor.from_pretrained(path)
         self.name = Path(self.checkpoint).name if Path(self.checkpoint).is_dir() else self.checkpoint
         self.temperature, self.top_p, self.seed = temperature, top_p, seed
