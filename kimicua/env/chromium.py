@@ -109,11 +109,12 @@ _BOX_JS = """sel => {
 }"""
 
 # Where the viewport's top-left sits on the screen, in CSS px. Chromium's outer window
-# has its toolbar on top and no side or bottom frame, so the gap in height is the top.
-_VIEWPORT_ORIGIN_JS = """() => [
-  window.screenX + (window.outerWidth - window.innerWidth) / 2,
-  window.screenY + window.outerHeight - window.innerHeight,
-]"""
+# is the viewport plus the toolbar on top and an equal frame on the other three sides
+# (4 px when it draws its own frame), so the side frame is half the width difference.
+_VIEWPORT_ORIGIN_JS = """() => {
+  const side = (window.outerWidth - window.innerWidth) / 2;
+  return [window.screenX + side, window.screenY + window.outerHeight - window.innerHeight - side];
+}"""
 
 
 def element_box(page: Any, selector: str, *, on_screen: bool) -> tuple[float, float, float, float] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 
 from kimicua.env.core import EnvError, Window
 
@@ -14,8 +15,15 @@ def _tool(args: list[str], env: dict[str, str], timeout: float = 5.0) -> subproc
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def _wmctrl(flags: str, env: dict[str, str]) -> list[str]:
-    out = _tool(["wmctrl", flags], env)
+def _wmctrl(flags: str, env: dict[str, str], patience_s: float = 3.0) -> list[str]:
+    deadline = time.monotonic() + patience_s
+    while True:
+        out = _tool(["wmctrl", flags], env)
+        # BadWindow: a closed window is still in the WM's client list (openbox can lag
+        # half a second under load); ask again until the WM catches up.
+        if out.returncode == 0 or "BadWindow" not in out.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     if out.returncode != 0:
         raise EnvError(f"wmctrl failed on display {env.get('DISPLAY')}: {out.stderr.strip()}")
     return out.stdout.splitlines()
