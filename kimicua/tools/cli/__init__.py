@@ -10,9 +10,16 @@ from __future__ import annotations
 import typer
 
 from kimicua.tools.cli import model as _model
+from kimicua.tools.cli import parse as _parse
+from kimicua.tools.cli import run as _run
+from kimicua.tools.cli import tasks as _tasks
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
 app.add_typer(_model.app, name="model")
+app.add_typer(_tasks.app, name="tasks")
+app.command("parse")(_parse.parse_command)
+app.command("run")(_run.run_command)
+app.command("demo")(_run.demo_command)
 
 
 def main() -> None:
