@@ -15,6 +15,7 @@ from typing import Any
 from kimicua.env import chromium
 from kimicua.env.actions import Action, is_terminal
 from kimicua.env.browser import BrowserController
+from kimicua.env.chromium import NAV_TIMEOUT_MS
 from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
@@ -135,10 +136,17 @@ class BrowserEnv(Env):
             if page not in self._cdp:
                 self._cdp[page] = self._context.new_cdp_session(page)
             rgb = chromium.capture_page(self._cdp[page], self.screen.width, self.screen.height,
-                                         self.scale)
-        except Exception as err:
+                                        self.scale)
+        except Exception:
             self._check()
-            raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
+            # Right after a navigation that swaps the renderer (an error page, another
+            # site) the CDP session is detached; Playwright's own path waits that out.
+            self._cdp.pop(page, None)
+            try:
+                rgb = chromium.decode_png(page.screenshot(timeout=NAV_TIMEOUT_MS))
+            except Exception as err:
+                self._check()
+                raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
         return Observation(screenshot=rgb, screen=self.screen, scale=self.scale,
                            timestamp=time.time(), url=page.url)
 

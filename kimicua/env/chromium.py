@@ -84,8 +84,11 @@ def capture_page(cdp: Any, width: int, height: int, scale: float) -> np.ndarray:
     factor, headless Chromium returns CSS-pixel images even at scale 2."""
     params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
               "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}}
-    data = cdp.send("Page.captureScreenshot", params)["data"]
-    with Image.open(io.BytesIO(base64.b64decode(data))) as img:
+    return decode_png(base64.b64decode(cdp.send("Page.captureScreenshot", params)["data"]))
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
         return np.asarray(img.convert("RGB"))
 
 
