@@ -40,6 +40,21 @@ class MLA(nn.Module):
         self.kv_b_proj = nn.Linear(cfg.kv_lora_rank, H * (cfg.qk_nope_head_dim + cfg.v_head_dim), bias=False)
         self.o_proj = nn.Linear(H * cfg.v_head_dim, D, bias=False)
         self.scale = cfg.qk_head_dim**-0.5
+        self._uk_uv: tuple | None = None  # (key, w_uk [H, N, K], w_uv^T [H, K, V])
+
+    def absorbed_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """kv_b_proj split per head into contiguous W_uk [H, N, K] and W_uv^T [H, K, V].
+
+        Cached (same size as kv_b_proj) because strided views make every decode bmm copy;
+        the key follows the weight's storage and in-place version, so loads/offload refresh it.
+        """
+        c, w = self.cfg, self.kv_b_proj.weight
+        key = (w.data_ptr(), w.device, w.dtype, w._version)
+        if self._uk_uv is None or self._uk_uv[0] != key:
+            w3 = w.detach().view(c.num_heads, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
+            w_uk, w_uv = w3.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
+            self._uk_uv = (key, w_uk.contiguous(), w_uv.transpose(1, 2).contiguous())
+        return self._uk_uv[1], self._uk_uv[2]
 
     def forward(
         self,
@@ -86,16 +101,18 @@ class MLA(nn.Module):
         c = self.cfg
         B, L, H, _ = q_nope.shape
         T = latent.shape[1]
-        w = self.kv_b_proj.weight.view(H, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
-        w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)  # [H, N, K], [H, V, K]
-        q_lat = torch.einsum("blhn,hnk->bhlk", q_nope, w_uk)  # [B, H, L, K]
-        q = torch.cat([q_lat, q_rope.transpose(1, 2)], dim=-1)  # [B, H, L, K+R]
-        k = torch.cat([latent, k_rope], dim=-1).unsqueeze(1)  # [B, 1, T, K+R]: one "KV head"
-        mask = None
+        w_uk, w_uv_t = self.absorbed_weights()  # [H, N, K], [H, K, V]
+        q_lat = torch.bmm(q_nope.permute(2, 0, 1, 3).reshape(H, B * L, -1), w_uk)  # [H, B*L, K]
+        q_lat = q_lat.view(H, B, L, -1).transpose(0, 1)  # [B, H, L, K]
+        # heads folded into rows: one [H*L, K] x [K, T] product per sequence, no cache copies
+        scores = q_lat.flatten(1, 2) @ latent.transpose(1, 2)  # [B, H*L, T]
+        scores = scores + q_rope.transpose(1, 2).flatten(1, 2) @ k_rope.transpose(1, 2)
+        scores = scores.float().view(B, H, L, T) * self.scale
         if L > 1:  # new token i sits at position start+i and sees cache positions <= start+i
-            pos = torch.arange(T, device=q.device)
-            mask = pos[None, :] <= (start + torch.arange(L, device=q.device))[:, None]
-        out = F.scaled_dot_product_attention(
-            q, k, latent.unsqueeze(1), attn_mask=mask, scale=self.scale, enable_gqa=True
-        )  # [B, H, L, K]
-        return torch.einsum("bhlk,hvk->blhv", out, w_uv)  # [B, L, H, V]
+            pos = torch.arange(T, device=scores.device)
+            visible = pos[None, :] <= (start + torch.arange(L, device=scores.device))[:, None]  # [L, T]
+            scores = scores.masked_fill(~visible, float("-inf"))
+        probs = scores.softmax(-1).to(latent.dtype).flatten(1, 2)  # [B, H*L, T]
+        out = (probs @ latent).view(B, H, L, -1).transpose(0, 1).reshape(H, B * L, -1)  # [H, B*L, K]
+        out = torch.bmm(out, w_uv_t)  # [H, B*L, V]
+        return out.view(H, B, L, -1).permute(1, 2, 0, 3)  # [B, L, H, V]

@@ -72,10 +72,10 @@ class ExpertBank(nn.Module):
             gate, up = F.linear(xs[start : start + n], self.w13[e]).chunk(2, dim=-1)
             out[start : start + n] = F.linear(F.silu(gate) * up, self.w2[e])
             start += n
-        # weighted sum in float32, as the reference does, then back to the activation dtype
-        w = weights.flatten()[order].unsqueeze(-1)  # [T*A, 1]
-        y = torch.zeros(T, x.shape[1], dtype=torch.float32, device=x.device)
-        y.index_add_(0, tok, out.float() * w)
+        # back to (token, slot) order, then the weighted sum in float32 as the reference does
+        unsorted = torch.empty_like(out)
+        unsorted[order] = out
+        y = (unsorted.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1)  # [T, D]
         return y.to(x.dtype)
 
 

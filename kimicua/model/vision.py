@@ -67,10 +67,11 @@ def packed_attention(q, k, v, cu_seqlens: list[int]) -> torch.Tensor:
         max_len = max(b - a for a, b in zip(cu_seqlens[:-1], cu_seqlens[1:]))
         return flash_attn_varlen_func(q, k, v, cu, cu, max_len, max_len, causal=False)
     # one SDPA call per image: no N x N mask to materialise, fused kernels stay usable
+    # (4-D inputs: the CPU flash kernel is skipped for 3-D ones, falling back to the math path)
     outs = []
     for a, b in zip(cu_seqlens[:-1], cu_seqlens[1:]):
-        qi, ki, vi = (t[a:b].transpose(0, 1) for t in (q, k, v))  # [H, n, D]
-        outs.append(F.scaled_dot_product_attention(qi, ki, vi).transpose(0, 1))
+        qi, ki, vi = (t[a:b].transpose(0, 1).unsqueeze(0) for t in (q, k, v))  # [1, H, n, D]
+        outs.append(F.scaled_dot_product_attention(qi, ki, vi)[0].transpose(0, 1))
     return torch.cat(outs)
 
 
