@@ -88,8 +88,9 @@ def capture_page(cdp: Any, width: int, height: int, scale: float) -> np.ndarray:
 
 
 def decode_png(data: bytes) -> np.ndarray:
+    """RGB [H, W, 3] from PNG bytes (Chromium's are RGB already: no convert copy)."""
     with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img.convert("RGB"))
+        return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
 
 
 def open_tabs(context: Any, urls: list[str]) -> Any:
