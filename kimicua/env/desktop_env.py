@@ -169,12 +169,16 @@ class DesktopEnv(Env):
     def page_url(self) -> str | None:
         return None if self._browser is None else self._url_or_none()
 
-    def evaluate(self, expression: str) -> Any:
+    def _live_browser(self) -> DesktopBrowser:
+        self._check()
         if self._browser is None:
             raise EnvError("no browser is open in the desktop env; call open_tabs first")
-        return self._browser.page.evaluate(expression)
+        if not self._browser.alive():
+            raise EnvError("the desktop's Chromium is no longer running (closed or crashed)")
+        return self._browser
+
+    def evaluate(self, expression: str) -> Any:
+        return self._live_browser().page.evaluate(expression)
 
     def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
-        if self._browser is None:
-            raise EnvError("no browser is open in the desktop env; call open_tabs first")
-        return element_box(self._browser.page, selector, on_screen=True)
+        return element_box(self._live_browser().page, selector, on_screen=True)

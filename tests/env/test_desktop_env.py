@@ -201,6 +201,17 @@ def test_navigate_back_forward_and_url_in_observation(page, pages_url, poll):
     assert page.evaluate("document.title") == "kimicua next"
 
 
+@pytest.mark.browser
+def test_closed_desktop_chromium_is_reported_and_reopened(desktop, pages_url, poll):
+    desktop.open_tabs([f"{pages_url}/next.html"])
+    assert desktop.run(["kill", str(desktop._browser.proc.pid)]).returncode == 0
+    assert poll(lambda: desktop.page_url() is None)
+    with pytest.raises(EnvError, match="no longer running"):
+        desktop.evaluate("1")
+    desktop.open_tabs([f"{pages_url}/next.html"])  # a new Chromium on the same display
+    assert desktop.evaluate("document.title") == "kimicua next"
+
+
 def test_wait_done_fail(desktop):
     _, _, terminated, _, info = desktop.step(Wait(seconds=0.05))
     assert info["result"].ok and not terminated and info["execute_s"] >= 0.05
