@@ -76,7 +76,9 @@ class MLA(nn.Module):
             cache.latent[:B, start : start + L] = latent
             cache.k_rope[:B, start : start + L] = k_rope
             if start > 0:
-                out = self._absorbed(q_nope, q_rope, cache.latent[:B, : start + L], cache.k_rope[:B, : start + L], start)
+                # the WHOLE preallocated cache, masked: shapes stay fixed across decode steps, so
+                # oneDNN (bf16 on CPU) and CUDA kernels are reused instead of rebuilt per length
+                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], start)
                 return self.o_proj(out.reshape(B, L, -1))
         out = self._expanded(q_nope, q_rope, latent, k_rope)
         return self.o_proj(out.reshape(B, L, -1))
@@ -93,7 +95,7 @@ class MLA(nn.Module):
         return out.transpose(1, 2)  # [B, L, H, V]
 
     def _absorbed(self, q_nope, q_rope, latent, k_rope, start: int) -> torch.Tensor:
-        """Attention straight over the latent cache: kv_b_proj folded into q and the output.
+        """Attention straight over the latent cache [B, T, K]: kv_b_proj folded into q and the output.
 
         q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
         sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix.
@@ -108,10 +110,10 @@ class MLA(nn.Module):
         scores = q_lat.flatten(1, 2) @ latent.transpose(1, 2)  # [B, H*L, T]
         scores = scores + q_rope.transpose(1, 2).flatten(1, 2) @ k_rope.transpose(1, 2)
         scores = scores.float().view(B, H, L, T) * self.scale
-        if L > 1:  # new token i sits at position start+i and sees cache positions <= start+i
-            pos = torch.arange(T, device=scores.device)
-            visible = pos[None, :] <= (start + torch.arange(L, device=scores.device))[:, None]  # [L, T]
-            scores = scores.masked_fill(~visible, float("-inf"))
+        # new token i sits at position start+i and sees cache positions <= start+i
+        pos = torch.arange(T, device=scores.device)
+        visible = pos[None, :] <= (start + torch.arange(L, device=scores.device))[:, None]  # [L, T]
+        scores = scores.masked_fill(~visible, float("-inf"))
         probs = scores.softmax(-1).to(latent.dtype).flatten(1, 2)  # [B, H*L, T]
         out = (probs @ latent).view(B, H, L, -1).transpose(0, 1).reshape(H, B * L, -1)  # [H, B*L, K]
         out = torch.bmm(out, w_uv_t)  # [H, B*L, V]

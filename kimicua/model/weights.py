@@ -65,14 +65,20 @@ def checkpoint_tensors(model: KimiVL, include_inv_freq: bool = False) -> list[tu
 
 
 def default_dtype(device: str | torch.device) -> torch.dtype:
-    """bf16 on CUDA and on CPUs with native bf16 matmul (AMX / AVX512-BF16), else fp32."""
+    """bf16 on CUDA and on CPUs with AMX; fp32 on other CPUs.
+
+    Measured on an AVX512-BF16 CPU without AMX (benchmarks/model_cpu.py): oneDNN's bf16
+    matmul ran at about half the fp32 MKL rate (155 vs 300 GFLOP/s), so prefill, which
+    dominates a screenshot turn, is faster in fp32 there; AMX tiles make bf16 several times
+    faster than fp32. Pass dtype= to choose (bf16 halves memory).
+    """
     if torch.device(device).type == "cuda":
         return torch.bfloat16
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return torch.float32
-    return torch.bfloat16 if ("amx_bf16" in flags or "avx512_bf16" in flags) else torch.float32
+    return torch.bfloat16 if "amx_bf16" in flags else torch.float32
 
 
 def resolve(path_or_id: str | Path) -> Path:
