@@ -19,7 +19,7 @@ from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward,
                                  KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
                                  Type, Wait)
 from kimicua.env.display import Display
-from kimicua.env.geometry import Frame, OutsideScreen, Size, Space, pixel
+from kimicua.env.geometry import Frame, Size, Space, pixel
 from kimicua.env.keys import to_pyautogui, to_xdotool
 from kimicua.env.keysym_typer import KeysymTyper
 from kimicua.env.observation import ActionResult
@@ -106,11 +106,8 @@ class DesktopController:
         """Execute one action; failures come back as ActionResult(ok=False)."""
         start = time.perf_counter()
         try:
-            handler = self._handler(action)
-            handler(action)
-        except OutsideScreen as err:
-            return ActionResult(action, ok=False, error=str(err), duration_s=time.perf_counter() - start)
-        except Exception as err:  # errors are values: any backend failure ends up here
+            self._handler(action)(action)
+        except Exception as err:  # errors are values: OutsideScreen, X errors, fail-safe, ...
             msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             return ActionResult(action, ok=False, error=msg, duration_s=time.perf_counter() - start)
         return ActionResult(action, ok=True, duration_s=time.perf_counter() - start)

@@ -79,6 +79,7 @@ class Display:
                        stderr=subprocess.DEVNULL)  # "file does not exist" on creation
         read_fd, write_fd = os.pipe()
         log_path = Path(tmpdir) / "Xvfb.log"
+        started: list[subprocess.Popen] = []
         try:
             with open(log_path, "wb") as log:
                 # -displayfd lets Xvfb pick a free display itself: no race with other servers.
@@ -90,21 +91,29 @@ class Display:
                     pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=log,
                     start_new_session=True,
                 )
-        finally:
+            started.append(xvfb)
             os.close(write_fd)
-        number = _read_display_number(read_fd, xvfb, log_path)
-        name = f":{number}"
-        subprocess.run([xauth, "-q", "-f", str(auth), "add", name, ".", cookie], check=True)
-        env = {"DISPLAY": name, "XAUTHORITY": str(auth), "XDG_SESSION_TYPE": "x11"}
-        wm = None
-        if window_manager and shutil.which("openbox"):
-            wm = subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
-        display = cls(name, size, env, private=True, xvfb=xvfb, wm=wm, tmpdir=tmpdir)
-        if wm is not None:
-            display._wait_for_wm()
-        return display
+            write_fd = -1
+            name = f":{_read_display_number(read_fd, xvfb, log_path)}"
+            subprocess.run([xauth, "-q", "-f", str(auth), "add", name, ".", cookie], check=True)
+            env = {"DISPLAY": name, "XAUTHORITY": str(auth), "XDG_SESSION_TYPE": "x11"}
+            wm = None
+            if window_manager and shutil.which("openbox"):
+                wm = subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, **env},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+                started.insert(0, wm)
+            display = cls(name, size, env, private=True, xvfb=xvfb, wm=wm, tmpdir=tmpdir)
+            if wm is not None:
+                display._wait_for_wm()
+            return display
+        except BaseException:
+            if write_fd >= 0:
+                os.close(write_fd)
+            _terminate(started, tmpdir)  # nothing half-started outlives a failed start
+            raise
+        finally:
+            os.close(read_fd)
 
     @classmethod
     def attach(cls, name: str) -> Display:
@@ -113,10 +122,10 @@ class Display:
         xauthority = os.environ.get("XAUTHORITY") or str(Path.home() / ".Xauthority")
         if Path(xauthority).exists():
             env["XAUTHORITY"] = xauthority
-        out = subprocess.run(["xdpyinfo"], env={**os.environ, **env}, capture_output=True,
-                             text=True, timeout=10) if shutil.which("xdpyinfo") else None
-        if out is None or out.returncode != 0:
-            raise EnvError(f"cannot open display {name}")
+        out = subprocess.run([_need("xdpyinfo")], env={**os.environ, **env}, capture_output=True,
+                             text=True, timeout=10)
+        if out.returncode != 0:
+            raise EnvError(f"cannot open display {name}: {out.stderr.strip() or out.returncode}")
         dims = next(line.split()[1] for line in out.stdout.splitlines() if "dimensions:" in line)
         return cls(name, Size.parse(dims), env, private=False)
 
@@ -181,18 +190,14 @@ def _read_display_number(fd: int, xvfb: subprocess.Popen, log: Path) -> int:
     deadline = time.monotonic() + START_TIMEOUT_S
     data = b""
     os.set_blocking(fd, False)
-    try:
-        while not data.endswith(b"\n"):
-            if xvfb.poll() is not None:
-                err = log.read_text(errors="replace").strip().splitlines()
-                raise EnvError(f"Xvfb failed to start: {err[-1] if err else xvfb.returncode}")
-            if time.monotonic() > deadline:
-                xvfb.kill()
-                raise EnvError("Xvfb did not report a display number in time")
-            try:
-                data += os.read(fd, 64)
-            except BlockingIOError:
-                time.sleep(0.005)
-    finally:
-        os.close(fd)
+    while not data.endswith(b"\n"):
+        if xvfb.poll() is not None:
+            err = log.read_text(errors="replace").strip().splitlines()
+            raise EnvError(f"Xvfb failed to start: {err[-1] if err else xvfb.returncode}")
+        if time.monotonic() > deadline:
+            raise EnvError("Xvfb did not report a display number in time")
+        try:
+            data += os.read(fd, 64)
+        except BlockingIOError:
+            time.sleep(0.005)
     return int(data.strip())

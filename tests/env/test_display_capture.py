@@ -64,6 +64,17 @@ def test_private_display_has_its_own_cookie_and_stops_cleanly():
 
 
 @pytest.mark.display
+def test_failed_xvfb_start_is_an_env_error_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    with pytest.raises(EnvError, match="Xvfb failed to start"):
+        Display.start(Size(70000, 70000))  # beyond the X protocol's 32767 limit
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.display
 def test_display_is_stopped_at_interpreter_exit():
     code = ("from kimicua.env.display import Display; from kimicua.env.geometry import Size; "
             "d = Display.start(Size(320, 240)); print(d.pid, flush=True)")
