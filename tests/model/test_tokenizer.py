@@ -1,5 +1,7 @@
 """KimiTokenizer on the tiny ranks file: round trips, the Han-aware split, specials, errors."""
 
+import base64
+import itertools
 import json
 
 import pytest
@@ -125,3 +127,25 @@ def test_missing_or_corrupt_ranks_file_names_the_path(tmp_path):
     (tmp_path / "tiktoken.model").write_text("IQ== 0\nIg== 5\n")
     with pytest.raises(ValueError, match="not unique 0..n-1"):
         KimiTokenizer.from_pretrained(tmp_path)
+
+
+def test_real_sized_vocab_puts_specials_at_the_published_ids(tmp_path):
+    """163,584 base ranks (synthetic tokens) -> the ids of docs section 7 and config.json."""
+    n_base = 163_584
+    tokens = itertools.chain(
+        (bytes([b]) for b in range(256)),
+        (bytes(p) for p in itertools.product(range(256), repeat=2)),
+        (bytes(p) for p in itertools.product(range(256), repeat=3)),
+    )
+    lines = (f"{base64.b64encode(t).decode()} {i}" for i, t in zip(range(n_base), tokens))
+    (tmp_path / "tiktoken.model").write_text("\n".join(lines) + "\n")
+    tok = KimiTokenizer.from_pretrained(tmp_path)
+    assert (tok.n_base, tok.vocab_size) == (163_584, 163_840)  # config.json vocab_size
+    published = {
+        "[BOS]": 163584, "[EOS]": 163585, "<|im_end|>": 163586, "<|im_user|>": 163587,
+        "<|im_assistant|>": 163588, "<|im_system|>": 163594, "<|im_middle|>": 163601,
+        "<|media_start|>": 163602, "<|media_content|>": 163603, "<|media_end|>": 163604,
+        "<|media_pad|>": 163605, "[PAD]": 163839,
+    }
+    assert {name: tok.token_id(name) for name in published} == published
+    assert tok.encode("<|reserved_token_163590|>") == [163590]
