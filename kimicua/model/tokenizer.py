@@ -124,6 +124,9 @@ class KimiTokenizer:
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         """Text of ids (invalid UTF-8 becomes U+FFFD); optionally drops special tokens."""
         ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"token id {bad[0]} is outside the vocabulary 0..{self.vocab_size - 1}")
         if skip_special_tokens:
             ids = [i for i in ids if i < self.n_base]
         return self._enc.decode(ids, errors="replace")
@@ -140,9 +143,6 @@ class KimiTokenizer:
         if token_id in self._special_by_id:
             return self._special_by_id[token_id]
         return self._enc.decode_single_token_bytes(token_id).decode("utf-8", errors="replace")
-
-    def is_special(self, token_id: int) -> bool:
-        return token_id >= self.n_base
 
     bos_id = property(lambda self: self.token_id("[BOS]"))
     eos_id = property(lambda self: self.token_id("[EOS]"))

@@ -100,6 +100,9 @@ def test_specials_encode_to_their_ids(tiny):
     assert ids[0] == tok.im_user_id and ids[-1] == tok.im_end_id
     assert tok.decode(ids, skip_special_tokens=True) == "userhi"
     assert tok.decode(ids) == "<|im_user|>user<|im_middle|>hi<|im_end|>"
+    assert tok.id_to_piece(tok.media_pad_id) == "<|media_pad|>" and tok.id_to_piece(ord("A")) == "A"
+    with pytest.raises(ValueError, match=f"token id {info.vocab_size} is outside"):
+        tok.decode([1, info.vocab_size])
 
 
 def test_config_names_win_and_missing_config_uses_known_names(tiny, tmp_path):
