@@ -23,12 +23,25 @@ def test_bgra_to_rgb_swaps_channels_and_drops_alpha():
     assert np.array_equal(rgb, bgra[:, :, [2, 1, 0]])
 
 
+def paint_root(display: Display, rgb: int) -> None:
+    """Fill the root window with one colour (24-bit TrueColor: the pixel is the RGB)."""
+    from Xlib.display import Display as XDisplay
+
+    with display.environ():
+        conn = XDisplay(display.name)
+    root = conn.screen().root
+    root.change_attributes(background_pixel=rgb)
+    root.clear_area()
+    conn.sync()
+    conn.close()
+
+
 @pytest.mark.display
 @pytest.mark.parametrize("size", [Size(1920, 1080), Size(1366, 768)])
 def test_capture_is_native_rgb_and_shows_the_screen(size):
     display = Display.start(size, window_manager=False)
     try:
-        subprocess.run(["xsetroot", "-solid", "#123456"], env=display.child_env(), check=True)
+        paint_root(display, 0x123456)
         capture = ScreenCapture(display)
         shot = capture.grab()
         assert shot.size == size
