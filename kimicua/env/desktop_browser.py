@@ -7,12 +7,14 @@ drives the window with the mouse and keyboard; setup and evaluators use Playwrig
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 from typing import Any
 
 from kimicua.env import chromium
@@ -41,6 +43,7 @@ class DesktopBrowser:
         )
         self._pw = chromium.acquire_playwright()
         self.browser = None
+        self._ids: dict[Any, str] = {}  # page -> DevTools target id
         try:
             self.browser = self._connect()
         except Exception:
@@ -67,18 +70,40 @@ class DesktopBrowser:
     def context(self) -> Any:
         return self.browser.contexts[0]  # the default (persistent) context: the visible window
 
+    def _front_targets(self) -> list[dict]:
+        """Page targets, the tab in front first.
+
+        DevTools' /json/list sorts targets by last activation, so its first page is the
+        tab the user sees, however it was switched (mouse, ctrl+tab, a link). Pages'
+        visibilityState cannot tell: under CDP every tab reports "visible"."""
+        url = f"http://127.0.0.1:{self.port}/json/list"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return [t for t in json.load(reply) if t.get("type") == "page"]
+
+    def front_url(self) -> str | None:
+        targets = self._front_targets()
+        return targets[0]["url"] if targets else None
+
+    def _target_id(self, page: Any) -> str:
+        if page not in self._ids:
+            session = self.context.new_cdp_session(page)
+            try:
+                self._ids[page] = session.send("Target.getTargetInfo")["targetInfo"]["targetId"]
+            finally:
+                session.detach()
+        return self._ids[page]
+
     @property
     def page(self) -> Any:
-        """The tab in front: the last page that reports being visible, else the last one."""
+        """The Playwright page of the tab in front."""
         pages = self.context.pages
         if not pages:
             return self.context.new_page()
-        for page in reversed(pages):
-            try:
-                if page.evaluate("document.visibilityState") == "visible":
-                    return page
-            except Exception:
-                continue  # a page closing under us
+        self._ids = {p: i for p, i in self._ids.items() if p in pages}  # forget closed tabs
+        by_id = {self._target_id(p): p for p in pages}
+        for target in self._front_targets():
+            if target["id"] in by_id:
+                return by_id[target["id"]]
         return pages[-1]
 
     def goto(self, url: str) -> None:

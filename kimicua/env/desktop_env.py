@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from kimicua.env import windows as wins
 from kimicua.env.actions import Action, is_terminal
@@ -159,9 +159,9 @@ class DesktopEnv(Env):
         if self._browser is None or not self._browser.alive():
             return None
         try:
-            return self._browser.page.url
+            return self._browser.front_url()
         except Exception:
-            return None  # a tab closing during the read; the next observation has it
+            return None  # the browser closing during the read; the next observation says so
 
     def open_tabs(self, urls: list[str]) -> None:
         self.browser().open_tabs(urls)
@@ -169,16 +169,26 @@ class DesktopEnv(Env):
     def page_url(self) -> str | None:
         return None if self._browser is None else self._url_or_none()
 
-    def _live_browser(self) -> DesktopBrowser:
+    def _in_page(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(front page)``; EnvError if the desktop's Chromium is gone or going."""
         self._check()
         if self._browser is None:
             raise EnvError("no browser is open in the desktop env; call open_tabs first")
+        gone = EnvError("the desktop's Chromium is no longer running (closed or crashed)")
         if not self._browser.alive():
-            raise EnvError("the desktop's Chromium is no longer running (closed or crashed)")
-        return self._browser
+            raise gone
+        try:
+            return fn(self._browser.page)
+        except Exception as err:
+            # A closing browser answers with "Target ... has been closed" (or refuses the
+            # DevTools connection) before its process is gone.
+            closed = type(err).__name__ == "TargetClosedError" or isinstance(err, OSError)
+            if closed or not self._browser.alive():
+                raise gone from None
+            raise
 
     def evaluate(self, expression: str) -> Any:
-        return self._live_browser().page.evaluate(expression)
+        return self._in_page(lambda page: page.evaluate(expression))
 
     def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
-        return element_box(self._live_browser().page, selector, on_screen=True)
+        return self._in_page(lambda page: element_box(page, selector, on_screen=True))

@@ -202,6 +202,18 @@ def test_navigate_back_forward_and_url_in_observation(page, pages_url, poll):
 
 
 @pytest.mark.browser
+def test_the_tab_in_front_is_the_one_the_agent_switched_to(page, pages_url, poll):
+    page.open_tabs([f"{pages_url}/next.html"])
+    assert page.page_url() == f"{pages_url}/next.html"
+    assert page.activate_window("Chromium", by_class=True)
+    page.step(Hotkey(keys=("ctrl", "shift", "tab")))  # back to the events tab, by keyboard
+    assert poll(lambda: page.page_url() == f"{pages_url}/events.html")
+    assert page.observe().url == f"{pages_url}/events.html"
+    assert page.evaluate("document.title") == "kimicua events"
+    assert page.active_window().name.startswith("kimicua events")
+
+
+@pytest.mark.browser
 def test_closed_desktop_chromium_is_reported_and_reopened(desktop, pages_url, poll):
     desktop.open_tabs([f"{pages_url}/next.html"])
     assert desktop.run(["kill", str(desktop._browser.proc.pid)]).returncode == 0
