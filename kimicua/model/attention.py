@@ -20,6 +20,11 @@ from kimicua.model.config import TextConfig
 from kimicua.model.norm import RMSNorm
 from kimicua.model.rope import apply_rope
 
+try:  # optional: fused causal prefill on CUDA
+    from flash_attn import flash_attn_func
+except ImportError:
+    flash_attn_func = None
+
 
 @dataclass
 class LayerCache:
@@ -49,7 +54,7 @@ class MLA(nn.Module):
         the key follows the weight's storage and in-place version, so loads/offload refresh it.
         """
         c, w = self.cfg, self.kv_b_proj.weight
-        key = (w.data_ptr(), w.device, w.dtype, w._version)
+        key = (w.data_ptr(), w.device, w.dtype, 0 if w.is_inference() else w._version)  # inference tensors have no version
         if self._uk_uv is None or self._uk_uv[0] != key:
             w3 = w.detach().view(c.num_heads, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
             w_uk, w_uv = w3.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
@@ -89,10 +94,18 @@ class MLA(nn.Module):
         B, L, H, _ = q_nope.shape
         kv = self.kv_b_proj(latent).view(B, L, H, c.qk_nope_head_dim + c.v_head_dim)
         k_nope, v = kv.split([c.qk_nope_head_dim, c.v_head_dim], dim=-1)
-        q = torch.cat([q_nope, q_rope], dim=-1).transpose(1, 2)  # [B, H, L, N+R]
-        k = torch.cat([k_nope, k_rope.unsqueeze(2).expand(B, L, H, -1)], dim=-1).transpose(1, 2)
-        out = F.scaled_dot_product_attention(q, k, v.transpose(1, 2), is_causal=L > 1, scale=self.scale)
-        return out.transpose(1, 2)  # [B, L, H, V]
+        q = torch.cat([q_nope, q_rope], dim=-1)  # [B, L, H, N+R]
+        k = torch.cat([k_nope, k_rope.unsqueeze(2).expand(B, L, H, -1)], dim=-1)
+        # fused kernels want one head dim for q, k and v: zero-pad v (N+R) and cut the output
+        # back to V; on CPU this is ~3x faster than SDPA's math fallback for unequal dims
+        v = F.pad(v, (0, q.shape[-1] - c.v_head_dim))
+        if flash_attn_func is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16):
+            out = flash_attn_func(q, k, v, causal=True, softmax_scale=self.scale)
+        else:
+            out = F.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=L > 1, scale=self.scale
+            ).transpose(1, 2)
+        return out[..., : c.v_head_dim]  # [B, L, H, V]
 
     def _absorbed(self, q_nope, q_rope, latent, k_rope, start: int) -> torch.Tensor:
         """Attention straight over the latent cache [B, T, K]: kv_b_proj folded into q and the output.

@@ -47,6 +47,9 @@ class Router(nn.Module):
         return ids, weights * self.scaling
 
 
+GATHER_MAX_PAIRS = 8  # (token, expert) pairs up to which CUDA decode gathers expert weights
+
+
 class ExpertBank(nn.Module):
     """E SwiGLU experts as stacked tensors: w13 [E, 2I, D] (gate rows, then up rows), w2 [E, D, I]."""
 
@@ -57,6 +60,26 @@ class ExpertBank(nn.Module):
         self.w2 = nn.Parameter(torch.empty(n_experts, dim, hidden))
 
     def forward(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """x [T, D], ids/weights [T, A] -> [T, D]."""
+        if x.is_cuda and ids.numel() <= GATHER_MAX_PAIRS:
+            return self.gathered(x, ids, weights)
+        return self.grouped(x, ids, weights)
+
+    def gathered(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Decode: gather the chosen experts' weights and run one batched matmul per projection.
+
+        No host sync and a fixed number of kernels (CUDA-graph friendly); it copies A experts'
+        weights, so it only pays off for a handful of (token, expert) pairs on a GPU.
+        """
+        T, A = ids.shape
+        flat = ids.flatten()  # [T*A]
+        xs = x.repeat_interleave(A, dim=0).unsqueeze(-1)  # [T*A, D, 1]
+        gate, up = torch.bmm(self.w13[flat], xs).chunk(2, dim=1)  # [T*A, I, 1] each
+        out = torch.bmm(self.w2[flat], F.silu(gate) * up).squeeze(-1)  # [T*A, D]
+        y = (out.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1)
+        return y.to(x.dtype)
+
+    def grouped(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Grouped: sort the T*A (token, expert) pairs by expert, one matmul pair per ACTIVE expert."""
         T, A = ids.shape
         flat = ids.flatten()  # [T*A]

@@ -107,3 +107,23 @@ def test_top_p_keeps_only_the_nucleus():
     drawn = {int(sample(logits, 1.0, 0.75, g)) for _ in range(300)}
     assert drawn == {0, 1}  # 0.5 + 0.3 reaches 0.75: tokens 2 and 3 are cut
     assert int(sample(logits, 0.0, 1.0, None)) == 0
+
+
+def test_absorbed_weights_follow_in_place_weight_changes(model):
+    ids, pv, grid = prompt()
+    attn = model.language_model.model.layers[2].self_attn
+    original = attn.kv_b_proj.weight.detach().clone()
+    try:
+        with torch.no_grad():
+            caches = new_cache(model, 1, 32)
+            model.step(ids, caches, 0, pv, grid)
+            model.step(torch.tensor([[11]]), caches, ids.shape[1])  # fills the absorbed-weight cache
+            attn.kv_b_proj.weight.mul_(1.5)
+            caches = new_cache(model, 1, 32)
+            model.step(ids, caches, 0, pv, grid)
+            got = model.step(torch.tensor([[11]]), caches, ids.shape[1])[0, -1]
+            want = model(torch.cat([ids, torch.tensor([[11]])], 1), pv, grid)[0, -1]
+        assert torch.allclose(got, want, atol=1e-5)
+    finally:
+        with torch.no_grad():
+            attn.kv_b_proj.weight.copy_(original)

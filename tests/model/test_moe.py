@@ -67,3 +67,15 @@ def test_unused_experts_do_not_matter():
         moe.experts.w2[unused] = float("nan")
         after = moe(x[None])
     assert torch.equal(before, after)
+
+
+def test_gathered_decode_path_equals_grouped_and_reference():
+    moe = make_moe(3)
+    x = torch.randn(2, CFG.hidden_size)
+    ids, w = moe.gate(x)
+    with torch.no_grad():
+        gathered = moe.experts.gathered(x, ids, w)
+        grouped = moe.experts.grouped(x, ids, w)
+        full = gathered + moe.shared_experts(x)
+    assert torch.allclose(gathered, grouped, atol=1e-5)
+    assert torch.allclose(full, reference(moe, x), atol=1e-5, rtol=1e-5)
