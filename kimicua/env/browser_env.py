@@ -35,10 +35,13 @@ class BrowserEnv(Env):
     kind = "browser"
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
-                 display: str | None = None, *, headless: bool = True):
+                 display: str | None = None, *, headless: bool = True, settle_s: float = 0.0):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         self.screen, self.scale = size, scale
+        # Input calls return once the page handled the event and the screenshot waits for
+        # a fresh frame, so no pause is needed by default; raise it for animated pages.
+        self.settle_s = settle_s
         self._closed = False
         self.display: Display | None = None
         if not headless:
@@ -123,6 +126,8 @@ class BrowserEnv(Env):
         result = self._controller.execute(action)
         if not result.ok:
             self._check()  # a dead browser shows up first as a failed action
+        if self.settle_s and not is_terminal(action):
+            time.sleep(self.settle_s)
         t0 = time.perf_counter()
         obs = self.observe()
         capture_s = time.perf_counter() - t0

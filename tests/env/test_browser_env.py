@@ -194,3 +194,23 @@ def test_killed_browser_is_an_env_error():
     finally:
         env.close()
     env.close()  # idempotent
+
+
+@pytest.mark.display
+def test_headed_browser_runs_on_a_private_display_and_stops_it(pages_url, events):
+    with make_env("browser", size=Size(640, 480), headless=False) as env:
+        display = env.display
+        assert display.private and display.alive()
+        env.reset()
+        obs, *_ = env.step(Navigate(url=f"{pages_url}/events.html"))
+        assert obs.screenshot.shape == (480, 640, 3)
+        env.step(Click(x=150, y=150))
+        assert events(env, "click")[0]["target"] == "target"
+        assert any("Chromium" in w.wm_class for w in _x_windows(display))
+    assert not display.alive()
+
+
+def _x_windows(display):
+    from kimicua.env.windows import list_windows
+
+    return list_windows(display.child_env())
