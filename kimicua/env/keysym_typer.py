@@ -28,8 +28,14 @@ def keysym_of(char: str) -> int:
         return XK.XK_Tab
     if char == "\b":
         return XK.XK_BackSpace
+    if char == "\x1b":
+        return XK.XK_Escape
     code = ord(char)
-    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF:
+    if code < 0x20 or 0x7F <= code < 0xA0:
+        # Other control characters have no key; typing a keysym for them would send
+        # an app something no keyboard can.
+        raise ValueError(f"cannot type control character U+{code:04X}")
+    if code <= 0xFF:
         return code
     return 0x01000000 | code  # the Unicode keysym range
 
@@ -96,9 +102,10 @@ class KeysymTyper:
             self._spare_used.move_to_end(code)
 
     def type(self, text: str, delay_s: float = 0.0) -> None:
-        """Type ``text`` exactly (a "\\r\\n" pair is one Return)."""
-        text = text.replace("\r\n", "\n")
-        for char in text:
-            self._tap(*self._code_for(keysym_of(char)))
+        """Type ``text`` exactly (a "\\r\\n" pair is one Return); ValueError, before
+        any key is pressed, for a control character no key produces."""
+        syms = [keysym_of(char) for char in text.replace("\r\n", "\n")]
+        for sym in syms:
+            self._tap(*self._code_for(sym))
             if delay_s:
                 time.sleep(delay_s)

@@ -74,6 +74,8 @@ def test_type_writes_exact_text_into_xterm(desktop, tmp_path, poll):
     desktop.wait_for_window("kimicua-cat")
     assert desktop.activate_window("kimicua-cat", strict=True)
     assert desktop.active_window().name == "kimicua-cat"
+    _, _, _, _, info = desktop.step(Type(text="bad\x00"))  # refused before any key
+    assert not info["result"].ok and "U+0000" in info["result"].error
     _, _, _, _, info = desktop.step(Type(text=text))
     assert info["result"].ok
     desktop.step(Hotkey(keys=("ctrl", "d")))  # EOF: cat exits, the file is complete
