@@ -24,6 +24,7 @@ class KimiVL(nn.Module):
         self.vision_tower = MoonViT(cfg.vision)
         self.multi_modal_projector = Projector(cfg)
         self.language_model = Moonlight(cfg.text)
+        self.execution_device: torch.device | None = None  # set when dispatched across devices
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | Path, dtype=None, device="cpu", device_map=None) -> KimiVL:
@@ -44,7 +45,8 @@ class KimiVL(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.language_model.model.embed_tokens.weight.device
+        """Where inputs and the KV cache live (the main device when dispatched with offload)."""
+        return self.execution_device or self.language_model.model.embed_tokens.weight.device
 
     def embed(self, input_ids: torch.Tensor, pixel_values=None, image_grid_hws=None) -> torch.Tensor:
         """Token embeddings [B, L, D] with image features in the media placeholder positions."""
@@ -61,14 +63,13 @@ class KimiVL(nn.Module):
                 f"image features ({feats.shape[0]} tokens) do not match the media placeholder tokens "
                 f"in input_ids ({n_slots}, id {self.config.media_placeholder_token_id})"
             )
-        return emb.masked_scatter(is_media.unsqueeze(-1), feats.to(emb.dtype))
+        return emb.masked_scatter(is_media.unsqueeze(-1), feats.to(emb.device, emb.dtype))
 
     def image_features(self, pixel_values: torch.Tensor, image_grid_hws: torch.Tensor) -> torch.Tensor:
         """pixel_values [N, 3, 14, 14], image_grid_hws [n_images, 2] -> [N/4, D]."""
         if image_grid_hws is None:
             raise ValueError("pixel_values given without image_grid_hws")
-        dev = self.vision_tower.patch_embed.proj.weight.device
-        merged = self.vision_tower(pixel_values.to(dev), image_grid_hws)  # [M, 4, C]
+        merged = self.vision_tower(pixel_values, image_grid_hws)  # [M, 4, C]
         return self.multi_modal_projector(merged)
 
     def forward(self, input_ids: torch.Tensor, pixel_values=None, image_grid_hws=None) -> torch.Tensor:

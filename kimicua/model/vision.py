@@ -144,6 +144,8 @@ class MoonViT(nn.Module):
         cu = [0]
         for h, w in grid:
             cu.append(cu[-1] + h * w)
+        # inside forward: under accelerate offload hooks the weights are on the execution device now
+        pixel_values = pixel_values.to(self.patch_embed.proj.weight)
         dev = pixel_values.device
         angles = torch.cat(
             [vision_rope_angles(h, w, self.cfg.head_dim, self.cfg.rope_theta, dev) for h, w in grid]

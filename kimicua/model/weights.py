@@ -149,7 +149,7 @@ def load_pretrained(path_or_id, dtype=None, device="cpu", device_map=None, max_m
     cfg = KimiVLConfig.from_json(ckpt / "config.json")
     shard_files(ckpt)  # fail on a missing shard before allocating anything
     target = "cpu" if device_map is not None else device
-    dtype = dtype or default_dtype("cuda" if device_map is not None else device)
+    dtype = dtype or default_dtype("cuda" if device_map is not None and torch.cuda.is_available() else device)
     with torch.device("meta"):
         model = KimiVL(cfg)
     model = model.to(dtype=dtype).to_empty(device=target)
@@ -168,9 +168,14 @@ def dispatch(model: KimiVL, device_map, max_memory=None) -> KimiVL:
         device_map = infer_auto_device_map(
             model, max_memory=max_memory, no_split_module_classes=["DecoderLayer", "MoonViT", "Projector"]
         )
-    if set(device_map.values()) <= {"cpu"}:
+    devices = set(device_map.values())
+    if devices <= {"cpu"}:
         return model
-    return dispatch_model(model, device_map=device_map)
+    first = next(d for d in device_map.values() if d not in ("cpu", "disk"))  # the main device
+    main = torch.device(f"cuda:{first}" if isinstance(first, int) else first)
+    model = dispatch_model(model, device_map=device_map, main_device=main)
+    model.execution_device = main
+    return model
 
 
 def parse_size(size: int | str) -> int:

@@ -116,3 +116,13 @@ def test_accelerate_cpu_offload_gives_the_same_logits(saved):
     ids = torch.tensor([[1, 2, 3, 4, 5]])
     with torch.no_grad():
         assert torch.equal(ref(ids), off(ids))
+
+
+def test_device_map_auto_without_gpu_stays_on_cpu_and_matches(saved):
+    _, path = saved
+    plain = KimiVL.from_pretrained(path, dtype=torch.float32)
+    auto = KimiVL.from_pretrained(path, dtype=torch.float32, device_map="auto")
+    assert auto.device == torch.device("cpu")
+    ids = torch.tensor([[3, 1, 4, 1, 5]])
+    with torch.no_grad():
+        assert torch.equal(plain(ids), auto(ids))
