@@ -4,6 +4,8 @@ import math
 
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kimicua.model.config import TextConfig
 from kimicua.model.moe import MoE
@@ -79,3 +81,13 @@ def test_gathered_decode_path_equals_grouped_and_reference():
         full = gathered + moe.shared_experts(x)
     assert torch.allclose(gathered, grouped, atol=1e-5)
     assert torch.allclose(full, reference(moe, x), atol=1e-5, rtol=1e-5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(tokens=st.integers(1, 24), seed=st.integers(0, 2**16))
+def test_grouped_moe_matches_reference_for_any_token_count(tokens, seed):
+    moe = make_moe(seed)
+    x = torch.randn(tokens, CFG.hidden_size, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        got = moe(x[None])[0]
+    assert torch.allclose(got, reference(moe, x), atol=1e-5, rtol=1e-5)
