@@ -31,6 +31,7 @@ def measure(env, reps: int) -> dict[str, tuple[float, float, float]]:
     """action -> median (step total, execute_s, capture_s) in ms."""
     rows = {}
     observe = []
+    env.observe()  # warm up: the first capture attaches the CDP session
     for _ in range(reps):
         t = time.perf_counter()
         env.observe()
