@@ -11,7 +11,6 @@ import base64
 import io
 import os
 import shutil
-import socket
 import threading
 from typing import Any
 
@@ -67,12 +66,6 @@ def release_playwright() -> None:
             pw.stop()
         except Exception:
             pass  # the driver may already be gone; nothing else to release
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def capture_page(cdp: Any, width: int, height: int, scale: float) -> np.ndarray:

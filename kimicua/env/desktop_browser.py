@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import weakref
 from typing import Any
 
 from kimicua.env import chromium
@@ -30,20 +31,24 @@ class DesktopBrowser:
 
     def __init__(self, display: Display, screen: Size, scale: float = 1.0):
         self.display = display
-        self.port = chromium.free_port()
+        binary = chromium.find_chromium()
         self._profile = tempfile.mkdtemp(prefix="kimicua-chromium-")
+        # Port 0: Chromium picks a free port and writes it to DevToolsActivePort in the
+        # profile, so no other process can take the port between choosing and binding.
         self.proc = subprocess.Popen(
-            [chromium.find_chromium(), *chromium.CHROMIUM_ARGS,
-             f"--remote-debugging-port={self.port}", "--remote-debugging-address=127.0.0.1",
+            [binary, *chromium.CHROMIUM_ARGS,
+             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
              f"--user-data-dir={self._profile}", "--window-position=0,0",
              f"--window-size={screen.width},{screen.height}",
              f"--force-device-scale-factor={scale:g}", "about:blank"],
             env=display.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )
+        self._finalizer = weakref.finalize(self, _stop, self.proc, self._profile)
         self._pw = chromium.acquire_playwright()
         self.browser = None
         self._ids: dict[Any, str] = {}  # page -> DevTools target id
+        self.port = 0
         try:
             self.browser = self._connect()
         except Exception:
@@ -57,8 +62,9 @@ class DesktopBrowser:
             if self.proc.poll() is not None:
                 raise EnvError(f"Chromium exited (code {self.proc.returncode}) on display {self.display.name}")
             try:
+                self.port = self.port or _read_port(self._profile)
                 return self._pw.chromium.connect_over_cdp(f"http://127.0.0.1:{self.port}", timeout=5000)
-            except Exception as err:  # the DevTools port is not listening yet
+            except Exception as err:  # the port is not written or not listening yet
                 last = err
                 time.sleep(0.1)
         raise EnvError(f"cannot connect to Chromium's DevTools on port {self.port}: {last}")
@@ -120,14 +126,31 @@ class DesktopBrowser:
             except Exception:
                 pass  # already disconnected
             self.browser = None
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        self._finalizer()
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None
-        shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def _read_port(profile: str) -> int:
+    """The DevTools port from the profile's DevToolsActivePort (OSError until written)."""
+    with open(os.path.join(profile, "DevToolsActivePort")) as f:
+        first = f.readline().strip()
+    if not first.isdigit():
+        raise OSError("DevToolsActivePort is not complete yet")
+    return int(first)
+
+
+def _stop(proc: subprocess.Popen, profile: str) -> None:
+    """End Chromium's process group and remove its profile; a plain function so the
+    finalizer (at close, collection or exit) holds no reference to the browser."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    shutil.rmtree(profile, ignore_errors=True)

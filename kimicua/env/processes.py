@@ -1,7 +1,8 @@
 """Commands on a display: run to completion, or launch in the background and track.
 
 Launched processes get their own session (process group) so reset() can end them
-and everything they spawned, which also closes their windows.
+and everything they spawned, which also closes their windows. What is still running
+when the Processes object is collected, or at interpreter exit, is ended too.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import weakref
 
 from kimicua.env.core import CommandResult, EnvError
 
@@ -20,6 +22,8 @@ class Processes:
     def __init__(self, env: dict[str, str]):
         self.env = env
         self._launched: list[subprocess.Popen] = []
+        # The finalizer holds the list, not self; kill_all empties it in place.
+        self._finalizer = weakref.finalize(self, _end_all, self._launched, 1.0)
 
     def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
         """Run to completion; a timeout or missing program is a CommandResult, not an exception."""
@@ -49,21 +53,26 @@ class Processes:
 
     def kill_all(self, grace: float = 2.0) -> None:
         """End every launched process group: SIGTERM, then SIGKILL after ``grace`` s."""
-        procs, self._launched = self._launched, []
-        for proc in procs:
-            _signal_group(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            # The leader may be gone while its children live on: kill the group anyway.
-            _signal_group(proc.pid, signal.SIGKILL)
-            try:
-                proc.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                pass
+        _end_all(self._launched, grace)
+
+
+def _end_all(launched: list[subprocess.Popen], grace: float) -> None:
+    procs = list(launched)
+    launched.clear()
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        # The leader may be gone while its children live on: kill the group anyway.
+        _signal_group(proc.pid, signal.SIGKILL)
+        try:
+            proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 import numpy as np
 import pytest
 
 from kimicua.env import EnvError, Size, TimeLimit, make_env
-from kimicua.env.chromium import free_port
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,
                                  KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll, Type, Wait)
 
@@ -30,6 +30,12 @@ def browser():
 def page(browser, pages_url):
     browser.step(Navigate(url=f"{pages_url}/events.html"))
     return browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def center(box):

@@ -4,6 +4,10 @@ desktop's own Chromium."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kimicua.env import EnvError, Size, make_env
@@ -239,3 +243,12 @@ def test_scale_two_maps_logical_to_physical_pixels():
         assert obs.screenshot.shape == (600, 800, 3) and obs.screen == Size(400, 300)
         env.step(Move(x=100.25, y=50.75))
         assert pointer(env) == (200, 101)
+
+
+def test_what_an_unclosed_env_launched_ends_at_interpreter_exit():
+    code = ("from kimicua.env import make_env, Size; env = make_env('desktop', size=Size(320, 240)); "
+            "print(env.launch(['sleep', '600']), env.display.pid, flush=True)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    for pid in map(int, out.stdout.split()):
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text()
