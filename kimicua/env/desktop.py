@@ -20,7 +20,7 @@ from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward,
                                  Type, Wait)
 from kimicua.env.display import Display
 from kimicua.env.geometry import Frame, Size, Space, pixel
-from kimicua.env.keys import to_pyautogui, to_xdotool
+from kimicua.env.keys import KEYS, to_pyautogui, to_xdotool
 from kimicua.env.keysym_typer import KeysymTyper
 from kimicua.env.observation import ActionResult
 
@@ -47,6 +47,28 @@ def _import_pyautogui(display: Display):
     return pyautogui, _pyautogui_x11
 
 
+# X keysyms of the canonical keys whose xdotool name is an alias, not a keysym.
+_KEYSYMS = {"ctrl": "Control_L", "alt": "Alt_L", "shift": "Shift_L", "super": "Super_L"}
+
+
+def _pyautogui_keymap(xdisplay) -> dict[str, int]:
+    """pyautogui key name -> keycode on this display, for the keys pyautogui presses.
+
+    pyautogui fills its table once, from the display it was imported on; this one is
+    per display, so keys stay right when displays with other keymaps share a process."""
+    from Xlib import XK
+
+    table = {}
+    for key in KEYS:
+        if len(key) == 1 and (not key.isalnum() or not key.isascii()):
+            continue  # punctuation goes through xdotool (see _pyautogui_key)
+        sym = XK.string_to_keysym(_KEYSYMS.get(key) or to_xdotool(key))
+        code = xdisplay.keysym_to_keycode(sym) if sym else 0
+        if code:
+            table[to_pyautogui(key)] = code
+    return table
+
+
 def _open_xlib(display: Display):
     from Xlib.display import Display as XDisplay
 
@@ -71,6 +93,7 @@ class DesktopController:
             self._pg, self._x11 = _import_pyautogui(display)
             self._xdisplay = _open_xlib(display)
             self._typer = KeysymTyper(self._xdisplay)
+            self._keymap = _pyautogui_keymap(self._xdisplay)
 
     # --- plumbing ------------------------------------------------------------------
 
@@ -78,6 +101,7 @@ class DesktopController:
     def _pyautogui(self):
         with _PYAUTOGUI_LOCK:
             self._x11._display = self._xdisplay
+            self._x11.keyboardMapping = self._keymap
             self._pg.PAUSE = 0.0  # waits are explicit, never pyautogui's hidden 0.1 s
             self._pg.FAILSAFE = not self.display.private  # only the user's real screen
             yield self._pg
@@ -94,11 +118,11 @@ class DesktopController:
         return pixel(px, self.frame.physical.width), pixel(py, self.frame.physical.height)
 
     def _pyautogui_key(self, key: str) -> str | None:
-        """pyautogui's name if it presses exactly ``key``, else None (use xdotool)."""
+        """pyautogui's name if it presses exactly ``key``, else None (use xdotool).
+
+        Punctuation is never pyautogui's: it adds shift by the US layout ('<' -> '>')."""
         name = to_pyautogui(key)
-        if len(key) == 1 and (not key.isalnum() or not key.isascii()):
-            return None  # punctuation: pyautogui adds shift by US layout, e.g. '<' -> '>'
-        return name if self._x11.keyboardMapping.get(name) else None
+        return name if name in self._keymap else None
 
     # --- dispatch ------------------------------------------------------------------
 

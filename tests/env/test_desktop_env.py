@@ -252,3 +252,37 @@ def test_what_an_unclosed_env_launched_ends_at_interpreter_exit():
     for pid in map(int, out.stdout.split()):
         status = Path(f"/proc/{pid}/status")
         assert not status.exists() or "zombie" in status.read_text()
+
+
+def test_named_keys_follow_the_displays_own_keymap(tmp_path, monkeypatch, poll):
+    """Return moved to another keycode on one display: pyautogui's import-time table
+    would press a dead key; the controller's per-display table presses Return."""
+    from Xlib import XK
+    from Xlib.display import Display as XDisplay
+
+    from kimicua.env.display import Display
+
+    display = Display.start(Size(480, 320))
+    try:
+        with display.environ():
+            conn = XDisplay(display.name)
+        old = conn.keysym_to_keycode(XK.XK_Return)
+        first, count = conn.display.info.min_keycode, conn.display.info.max_keycode
+        rows = conn.get_keyboard_mapping(first, count - first + 1)
+        spare = next(first + i for i, syms in enumerate(rows) if not any(syms))
+        conn.change_keyboard_mapping(old, [(0,) * len(rows[0])])
+        conn.change_keyboard_mapping(spare, [(XK.XK_Return,) * len(rows[0])])
+        conn.sync()
+        monkeypatch.setenv("XAUTHORITY", display.env["XAUTHORITY"])
+        out = tmp_path / "keys.txt"
+        with make_env("desktop", display=display.name) as env:
+            env.launch(["xterm", "-T", "kimicua-keys", "-e", "sh", "-c", f"cat > {out}"])
+            env.wait_for_window("kimicua-keys")
+            assert env.activate_window("kimicua-keys")
+            env.step(Type(text="ab"))
+            assert env.step(Key(key="enter"))[4]["result"].ok
+            env.step(Hotkey(keys=("ctrl", "d")))
+            assert poll(lambda: out.exists() and out.read_text() == "ab\n")
+        conn.close()
+    finally:
+        display.stop()
