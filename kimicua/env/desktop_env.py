@@ -43,10 +43,13 @@ class DesktopEnv(Env):
             size = Size(round(self.display.size.width / scale), round(self.display.size.height / scale))
         self.screen = size
         self._closed = False
+        self._capture: ScreenCapture | None = None
         try:
             self._capture = ScreenCapture(self.display)
             self._controller = DesktopController(self.display, size, scale)
         except Exception:
+            if self._capture is not None:
+                self._capture.close()
             self.display.stop()
             raise
         self._processes = Processes(self.display.child_env())
