@@ -93,7 +93,9 @@ def resolve(path_or_id: str | Path) -> Path:
             return Path(snapshot_download(str(path_or_id), allow_patterns=["*.json", "*.safetensors", "*.model"]))
         except Exception as e:  # noqa: BLE001 - any hub failure becomes one clear line
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"could not download {path_or_id} from the Hugging Face hub: {reason}") from None
+            raise CheckpointError(
+                f"could not download {path_or_id} from the Hugging Face hub (and no such local directory): {reason}"
+            ) from None
     raise FileNotFoundError(f"checkpoint directory not found: {path}")
 
 
