@@ -261,12 +261,13 @@ def _banded(src: np.ndarray, dst: np.ndarray, n: int, horizontal: bool) -> None:
 
 
 def _parallel(fn, n: int) -> None:
-    """fn(0) .. fn(n - 1) on the resize pool (inline when n is 1); re-raises the first error."""
-    if n == 1:
-        fn(0)
-        return
-    for future in [_pool().submit(fn, i) for i in range(n)]:
-        future.result()
+    """fn(0) .. fn(n - 1): fn(0) in this thread, the rest on the pool; re-raises the first error."""
+    futures = [_pool().submit(fn, i) for i in range(1, n)]
+    try:
+        fn(0)  # no hand-off for the caller's share: it starts at once even when cores are busy
+    finally:
+        for future in futures:
+            future.result()
 
 
 def write_preprocessor_config(
