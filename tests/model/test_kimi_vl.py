@@ -127,3 +127,16 @@ def test_absorbed_weights_follow_in_place_weight_changes(model):
     finally:
         with torch.no_grad():
             attn.kv_b_proj.weight.copy_(original)
+
+
+def test_batched_decode_rows_match_single_sequences(model):
+    torch.manual_seed(1)
+    ids = torch.randint(0, 700, (2, 9))
+    with torch.no_grad():
+        caches = new_cache(model, 2, 16)
+        model.step(ids, caches, 0)
+        nxt = torch.tensor([[5], [6]])
+        both = model.step(nxt, caches, 9)[:, -1]
+        for b in range(2):
+            alone = model(torch.cat([ids[b : b + 1], nxt[b : b + 1]], 1))[0, -1]
+            assert torch.allclose(both[b], alone, atol=1e-5)
