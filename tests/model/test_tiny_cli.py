@@ -106,3 +106,16 @@ def test_cli_generate_bad_inputs_exit_2(tmp_path, tiny, image):
     res = runner.invoke(app, ["model", "generate", "--checkpoint", str(tmp_path / "nockpt"), "--image", str(image),
                               "--prompt", "x"])
     assert res.exit_code == 2 and "nockpt" in res.output
+
+
+def test_bf16_model_tracks_fp32(tiny, image):
+    proc = KimiVLProcessor.from_pretrained(tiny)
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Where?"}]}]
+    inputs = proc(msgs, [Image.open(image)])
+    args = (inputs["input_ids"], inputs["pixel_values"], inputs["image_grid_hws"])
+    with torch.no_grad():
+        lo = KimiVL.from_pretrained(tiny, dtype=torch.bfloat16)(*args)[0, -1]
+        hi = KimiVL.from_pretrained(tiny, dtype=torch.float32)(*args)[0, -1]
+    assert lo.dtype == torch.bfloat16 and hi.dtype == torch.float32
+    assert torch.isfinite(lo).all()
+    assert torch.nn.functional.cosine_similarity(lo.float(), hi, dim=0) > 0.99
