@@ -26,8 +26,10 @@ def inspect(
 
     try:
         cfg = KimiVLConfig.from_json(config)
-    except (FileNotFoundError, ValueError, KeyError) as e:
-        _fail(f"{config}: {e}")
+    except FileNotFoundError as e:
+        _fail(str(e))
+    except (ValueError, KeyError) as e:
+        _fail(f"{config}: not a Kimi-VL config ({type(e).__name__}: {e})")
     tensors = checkpoint_tensors(cfg)
     if as_json:
         typer.echo(json.dumps([{"name": t.name, "shape": list(t.shape)} for t in tensors]))
