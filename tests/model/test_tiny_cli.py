@@ -119,3 +119,12 @@ def test_bf16_model_tracks_fp32(tiny, image):
     assert lo.dtype == torch.bfloat16 and hi.dtype == torch.float32
     assert torch.isfinite(lo).all()
     assert torch.nn.functional.cosine_similarity(lo.float(), hi, dim=0) > 0.99
+
+
+def test_cli_inspect_bad_config_exit_2(tmp_path):
+    res = runner.invoke(app, ["model", "inspect", "--config", str(tmp_path / "none.json")])
+    assert res.exit_code == 2 and "none.json" in res.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    res = runner.invoke(app, ["model", "inspect", "--config", str(bad)])
+    assert res.exit_code == 2 and "not a Kimi-VL config" in res.output
