@@ -15,7 +15,6 @@ from typing import Any
 from kimicua.env import chromium
 from kimicua.env.actions import Action, is_terminal
 from kimicua.env.browser import BrowserController
-from kimicua.env.chromium import NAV_TIMEOUT_MS
 from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
@@ -24,6 +23,7 @@ from kimicua.env.processes import Processes
 from kimicua.env.windows import matches
 
 WM_CLASS = "chromium.Chromium"
+SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
 
 
 class BrowserEnv(Env):
@@ -137,23 +137,32 @@ class BrowserEnv(Env):
     def observe(self) -> Observation:
         self._check()
         page = self.page
+        deadline = time.monotonic() + SCREENSHOT_PATIENCE_S
+        while True:
+            try:
+                rgb = self._capture(page)
+                break
+            except Exception as err:
+                self._check()
+                # Right after a navigation that swaps the renderer (an error page, another
+                # site) the page may have no frame to capture for a moment: try again.
+                self._cdp.pop(page, None)
+                if time.monotonic() > deadline:
+                    raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
+                time.sleep(0.05)
+        return Observation(screenshot=rgb, screen=self.screen, scale=self.scale,
+                           timestamp=time.time(), url=page.url)
+
+    def _capture(self, page: Any):
+        """CDP capture (fast path); Playwright's screenshot if the session is detached."""
         try:
             if page not in self._cdp:
                 self._cdp[page] = self._context.new_cdp_session(page)
-            rgb = chromium.capture_page(self._cdp[page], self.screen.width, self.screen.height,
-                                        self.scale)
+            return chromium.capture_page(self._cdp[page], self.screen.width, self.screen.height,
+                                         self.scale)
         except Exception:
-            self._check()
-            # Right after a navigation that swaps the renderer (an error page, another
-            # site) the CDP session is detached; Playwright's own path waits that out.
             self._cdp.pop(page, None)
-            try:
-                rgb = chromium.decode_png(page.screenshot(timeout=NAV_TIMEOUT_MS))
-            except Exception as err:
-                self._check()
-                raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
-        return Observation(screenshot=rgb, screen=self.screen, scale=self.scale,
-                           timestamp=time.time(), url=page.url)
+            return chromium.decode_png(page.screenshot(timeout=SCREENSHOT_PATIENCE_S * 1000))
 
     def _check(self) -> None:
         if self._closed:
