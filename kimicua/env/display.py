@@ -130,14 +130,15 @@ class Display:
         return cls(name, Size.parse(dims), env, private=False)
 
     def _wait_for_wm(self) -> None:
-        # The WM is ready once it sets _NET_SUPPORTING_WM_CHECK; windows launched
-        # before that would not be managed (no focus, no _NET_CLIENT_LIST).
+        # The WM is ready once it has set _NET_SUPPORTING_WM_CHECK and _NET_CLIENT_LIST
+        # (openbox sets the list a moment after the check): windows launched before
+        # would not be managed, and wmctrl cannot list windows without the list.
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             self.check()
-            out = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], env=self.child_env(),
-                                 capture_output=True, text=True)
-            if "window id" in out.stdout:
+            out = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK", "_NET_CLIENT_LIST"],
+                                 env=self.child_env(), capture_output=True, text=True)
+            if "not found" not in out.stdout and "window id" in out.stdout:
                 return
             time.sleep(0.02)
         raise EnvError(f"window manager did not start on display {self.name}")
