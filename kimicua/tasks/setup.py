@@ -123,7 +123,15 @@ def open_file(env, ctx: RunContext, path: str) -> None:
 
 
 def chrome_open_tabs(env, ctx: RunContext, urls_to_open: list[str]) -> None:
+    """Open URLs in tabs and wait until the active one has fully loaded: the env returns
+    at DOMContentLoaded, before stylesheets settle, and the first click must not land
+    on a layout that is about to shift."""
     env.open_tabs(list(urls_to_open))
+    deadline = time.monotonic() + WINDOW_TIMEOUT_S
+    while env.evaluate("document.readyState") != "complete":
+        if time.monotonic() > deadline:
+            raise SetupError(f"page {env.page_url()} did not finish loading in {WINDOW_TIMEOUT_S:g}s")
+        time.sleep(0.05)
 
 
 def download(env, ctx: RunContext, files: list[dict[str, str]]) -> None:

@@ -36,7 +36,7 @@ class FakeEnv:
     boxes: dict[str, Any] = field(default_factory=dict)
     window_list: list[FakeWindow] = field(default_factory=list)
     focused: str | None = None
-    js: dict[str, Any] = field(default_factory=dict)
+    js: dict[str, Any] = field(default_factory=lambda: {"document.readyState": "complete"})
     launched: list[Any] = field(default_factory=list)
     ran: list[Any] = field(default_factory=list)
     tabs: list[str] = field(default_factory=list)

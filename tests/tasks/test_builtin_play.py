@@ -1,0 +1,82 @@
+"""Every built-in task, played for real on Xvfb and Chromium at two screen sizes.
+
+One episode per (size, task): right after setup, doing nothing must score 0 (for
+an infeasible task, so must a final Done); then the scripted solution must score 1.
+Envs are shared per kind and size (module fixture) and reset between tasks.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kimicua.env.actions import Done
+from kimicua.env.geometry import Size
+from kimicua.tasks.run import TaskRun
+from kimicua.tasks.suites import load_builtin
+
+pytestmark = [pytest.mark.display, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(90)]
+
+MISSING = [p for p in ("Xvfb", "chromium", "xterm", "mousepad", "openbox") if shutil.which(p) is None]
+if MISSING:
+    pytestmark.append(pytest.mark.skip(reason=f"not installed: {', '.join(MISSING)}"))
+
+SIZES = [Size(1920, 1080), Size(1280, 800)]
+TASKS = [task for _, task in load_builtin("all").tasks]
+
+
+class EnvPool:
+    """One env per kind for the current size; asking for another size closes them."""
+
+    def __init__(self):
+        self.size: Size | None = None
+        self.envs: dict[str, object] = {}
+
+    def get(self, kind: str, size: Size):
+        from kimicua.env.core import make_env
+
+        if size != self.size:
+            self.close()
+            self.size = size
+        if kind not in self.envs:
+            self.envs[kind] = make_env(kind, size=size)
+        return self.envs[kind]
+
+    def close(self) -> None:
+        for env in self.envs.values():
+            env.close()
+        self.envs.clear()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    envs = EnvPool()
+    yield envs
+    envs.close()
+
+
+def play_solution(run: TaskRun, env) -> list:
+    actions = []
+    for action in run.solution(env):
+        _, _, terminated, _, info = env.step(action)
+        assert info["result"].ok, f"{run.id}: {action} failed: {info['result'].error}"
+        actions.append(action)
+        if terminated:
+            break
+    return actions
+
+
+@pytest.mark.parametrize("size, task", [(s, t) for s in SIZES for t in TASKS],
+                         ids=[f"{s}-{t.id}" for s in SIZES for t in TASKS])
+def test_builtin_task_scores_zero_untouched_and_one_when_solved(pool, size, task):
+    env = pool.get(task.env_kind, size)
+    with TaskRun(task) as run:
+        env.reset()
+        run.setup(env)
+        assert run.evaluate(env, []) == 0.0, f"doing nothing scored: {run.last_evaluation}"
+        if task.evaluator.infeasible:
+            assert run.evaluate(env, [Done()]) == 0.0
+        actions = play_solution(run, env)
+        score = run.evaluate(env, actions)
+        assert score == 1.0, f"solution scored {score}: {run.last_evaluation}"
