@@ -24,7 +24,6 @@ _BROWSER_SUFFIXES = {".html", ".htm", ".pdf", ".svg", ".png", ".jpg", ".jpeg", "
 _TEXT_SUFFIXES = {".txt", ".md", ".py", ".csv", ".json", ".log", ".ini", ".cfg", ".conf",
                   ".sh", ".yaml", ".yml", ".xml", ".tex", ".c", ".h", ".js", ".css", ""}
 TEXT_EDITOR = "mousepad"  # Debian package: mousepad
-BROWSER = "chromium"
 WINDOW_TIMEOUT_S = 15.0
 
 
@@ -107,15 +106,11 @@ def open_file(env, ctx: RunContext, path: str) -> None:
     if not file.exists():
         raise SetupError(f"no such file {file}")
     suffix = file.suffix.lower()
-    if env.kind == "browser":
+    if env.kind == "browser" or suffix in _BROWSER_SUFFIXES:
+        # The env's own Chromium, so page getters (page_eval, active_tab_url) can read it.
         env.open_tabs([file.as_uri()])
         return
-    if suffix in _BROWSER_SUFFIXES:
-        argv = [BROWSER, "--no-first-run", "--no-default-browser-check", "--new-window", file.as_uri()]
-    elif suffix in _TEXT_SUFFIXES:
-        argv = [TEXT_EDITOR, str(file)]
-    else:
-        argv = ["xdg-open", str(file)]
+    argv = [TEXT_EDITOR, str(file)] if suffix in _TEXT_SUFFIXES else ["xdg-open", str(file)]
     _require_program(argv)
     env.launch(argv)
     # Like OSWorld, the step ends when a window titled with the file's name is up.

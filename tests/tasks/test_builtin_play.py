@@ -80,3 +80,26 @@ def test_builtin_task_scores_zero_untouched_and_one_when_solved(pool, size, task
         actions = play_solution(run, env)
         score = run.evaluate(env, actions)
         assert score == 1.0, f"solution scored {score}: {run.last_evaluation}"
+
+
+@pytest.mark.parametrize("task_id, status", [("browser-todo-add-and-complete", "done"),
+                                             ("infeasible-klingon", "fail"),
+                                             ("desktop-editor-release-status", "done")])
+def test_task_run_drives_the_agent_episode_loop(pool, tmp_path, task_id, status):
+    from kimicua.agent.backends.scripted import ScriptedPolicy
+    from kimicua.agent.episode import run_episode
+    from kimicua.agent.trajectory.schema import EpisodeMeta
+    from kimicua.agent.trajectory.writer import TrajectoryWriter
+
+    task = next(t for t in TASKS if t.id == task_id)
+    env = pool.get(task.env_kind, SIZES[-1])
+    with TaskRun(task) as run:
+        policy = ScriptedPolicy(run.solution(env))
+        meta = EpisodeMeta(task_id=run.id, instruction=run.instruction, model=policy.name)
+        with TrajectoryWriter(tmp_path / "ep", meta) as writer:
+            result = run_episode(env, run, policy, writer, max_steps=30)
+    assert (result.status, result.score, result.error) == (status, 1.0, None)
+    assert result.steps == len(task.kimicua.solution)
+    assert float((tmp_path / "ep" / "result.txt").read_text()) == 1.0
+    steps = (tmp_path / "ep" / "traj.jsonl").read_text().splitlines()
+    assert len(steps) == result.steps

@@ -71,8 +71,8 @@ def test_open_picks_an_app_by_file_type_and_waits_for_its_window(ctx, tmp_path):
                                FakeWindow(2, "page.html - Chromium", "c", 0, 0, 9, 9)])
     run_step(step("open", path=str(text)), env, ctx)
     run_step(step("open", path=str(page)), env, ctx)
-    assert env.launched[0][0] == ["mousepad", str(text)]
-    assert env.launched[1][0][0] == "chromium" and env.launched[1][0][-1] == page.as_uri()
+    assert env.launched == [(["mousepad", str(text)], False)]
+    assert env.tabs == [page.as_uri()]  # the env's own browser, so page getters work
     browser = FakeEnv(kind="browser")
     run_step(step("open", path=str(page)), browser, ctx)
     assert browser.tabs == [page.as_uri()]
