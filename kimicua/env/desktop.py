@@ -173,11 +173,17 @@ class DesktopController:
         with self._pyautogui() as pg:
             pg.moveTo(x, y)
 
+    # Points go to pyautogui as arguments, never as a moveTo followed by a call without
+    # them: pyautogui then asks the server where the pointer is, and XTest motion is
+    # queued, so the answer can be the old position and the click lands there.
+
+    def _at(self, a: Click | Scroll) -> tuple[int | None, int | None]:
+        return (None, None) if a.x is None else self._point(a.x, a.y)
+
     def _click(self, a: Click) -> None:
+        x, y = self._at(a)
         with self._pyautogui() as pg:
-            if a.x is not None:
-                pg.moveTo(*self._point(a.x, a.y))
-            pg.click(clicks=a.count, interval=0.0, button=a.button)
+            pg.click(x, y, clicks=a.count, interval=0.0, button=a.button)
 
     def _button(self, a: MouseDown | MouseUp) -> None:
         with self._pyautogui() as pg:
@@ -192,25 +198,26 @@ class DesktopController:
         end = self._point(a.x, a.y)
         with self._pyautogui() as pg:
             if a.start_x is not None:
-                pg.moveTo(*self._point(a.start_x, a.start_y))
-            sx, sy = pg.position()
-            pg.mouseDown(button=a.button)
+                sx, sy = self._point(a.start_x, a.start_y)
+                pg.moveTo(sx, sy)
+            else:
+                sx, sy = pg.position()
+            pg.mouseDown(sx, sy, button=a.button)
             try:
                 for i in range(1, DRAG_STEPS + 1):
                     pg.moveTo(round(sx + (end[0] - sx) * i / DRAG_STEPS),
                               round(sy + (end[1] - sy) * i / DRAG_STEPS))
                     time.sleep(0.005)  # let the app process each motion event
             finally:
-                pg.mouseUp(button=a.button)
+                pg.mouseUp(*end, button=a.button)
 
     def _scroll(self, a: Scroll) -> None:
+        x, y = self._at(a)
         with self._pyautogui() as pg:
-            if a.x is not None:
-                pg.moveTo(*self._point(a.x, a.y))
             if a.dy:
-                pg.scroll(a.dy)  # +up: X button 4
+                pg.scroll(a.dy, x=x, y=y)  # +up: X button 4
             if a.dx:
-                pg.hscroll(a.dx)  # +right: X button 7
+                pg.hscroll(a.dx, x=x, y=y)  # +right: X button 7
 
     # --- keyboard ------------------------------------------------------------------
 
