@@ -10,6 +10,7 @@ A getter or metric that raises scores 0 for that metric, with the reason recorde
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -21,6 +22,7 @@ from kimicua.tasks.schema import Evaluator
 from kimicua.tasks.setup import SetupError, run_steps
 
 SUPPORTED_METRICS = frozenset(METRICS) | {"infeasible"}
+SETTLE_TIMEOUT_S = 5.0
 SUPPORTED_GETTERS = frozenset(GETTERS)
 
 
@@ -67,6 +69,21 @@ def _score_one(func: str, result_spec, expected_spec, options, env, ctx) -> tupl
         return 0.0, f"{func}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
+def _settle(env, timeout: float = SETTLE_TIMEOUT_S) -> None:
+    """Let a navigation the last action started finish before reading the page: a
+    getter racing it would read the old URL or a destroyed JS context."""
+    if env.page_url() is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if env.evaluate("document.readyState") == "complete":
+                return
+        except Exception:  # noqa: BLE001 - the context is being replaced; ask again
+            pass
+        time.sleep(0.05)
+
+
 def evaluate(evaluator: Evaluator, env, ctx: RunContext, actions: Sequence[Action]) -> Evaluation:
     """Score an episode in 0..1 from the env's state and the actions it played."""
     failed = bool(actions) and isinstance(actions[-1], Fail)
@@ -80,6 +97,7 @@ def evaluate(evaluator: Evaluator, env, ctx: RunContext, actions: Sequence[Actio
         raise UnsupportedEvaluator(
             "unsupported " + ", ".join([f"metric {m!r}" for m in bad_metrics] + [f"getter {g!r}" for g in bad_getters])
         )
+    _settle(env)
     try:
         run_steps(evaluator.postconfig, env, ctx)
     except SetupError as err:

@@ -31,12 +31,16 @@ class SolutionError(RuntimeError):
 
 def _poll(find, what: str, timeout: float):
     deadline = time.monotonic() + timeout
+    last_error = ""
     while True:
-        found = find()
+        try:
+            found = find()
+        except Exception as err:  # noqa: BLE001 - a navigation can destroy the page mid-query
+            found, last_error = None, f" (last error: {str(err).splitlines()[0] if str(err) else type(err).__name__})"
         if found is not None:
             return found
         if time.monotonic() > deadline:
-            raise SolutionError(f"{what} not found after {timeout:g}s")
+            raise SolutionError(f"{what} not found after {timeout:g}s{last_error}")
         time.sleep(0.1)
 
 

@@ -36,7 +36,7 @@ class FakeEnv:
     boxes: dict[str, Any] = field(default_factory=dict)
     window_list: list[FakeWindow] = field(default_factory=list)
     focused: str | None = None
-    js: dict[str, Any] = field(default_factory=lambda: {"document.readyState": "complete"})
+    js: dict[str, Any] = field(default_factory=dict)
     launched: list[Any] = field(default_factory=list)
     ran: list[Any] = field(default_factory=list)
     tabs: list[str] = field(default_factory=list)
@@ -72,6 +72,8 @@ class FakeEnv:
         return self.url
 
     def evaluate(self, expression):
+        if expression == "document.readyState" and expression not in self.js:
+            return "complete"
         if expression not in self.js:
             raise RuntimeError(f"no page value for {expression!r}")
         value = self.js[expression]

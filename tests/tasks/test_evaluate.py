@@ -114,3 +114,20 @@ def test_file_getters_and_cloud_file(ctx, tmp_path):
     assert (ctx.cache / "out.txt").read_text() == "same\n"  # a snapshot, as OSWorld downloads it
     (tmp_path / "out.txt").unlink()
     assert evaluate(ev, FakeEnv(), ctx, []).score == 0.0  # a missing file is None -> 0
+
+
+def test_getters_wait_for_a_navigation_in_flight(ctx):
+    env = FakeEnv(url="http://x/form.html")
+    states = iter(["loading", RuntimeError("Execution context was destroyed"), "complete"])
+
+    def ready_state():
+        state = next(states)
+        if isinstance(state, Exception):
+            raise state
+        if state == "complete":
+            env.url = "http://x/welcome.html"  # the submitted form's page has committed
+        return state
+
+    env.js["document.readyState"] = ready_state
+    ev = Evaluator(func="is_expected_url_pattern_match", result=URL, expected=rule(expected=[r"/welcome\.html$"]))
+    assert evaluate(ev, env, ctx, [Done()]).score == 1.0

@@ -71,3 +71,23 @@ def test_missing_target_and_missing_solution_are_errors(ctx, monkeypatch):
     no_solution = parse_task({"id": "t", "instruction": "i", "evaluator": {"func": "exact_match"}})
     with pytest.raises(SolutionError, match="has no scripted solution"):
         next(solution_actions(no_solution, FakeEnv(), ctx))
+
+
+def test_a_query_that_fails_mid_navigation_is_retried(ctx, monkeypatch):
+    calls = []
+
+    def box():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Execution context was destroyed, most likely because of a navigation")
+        return (0, 0, 4, 4)
+
+    env = FakeEnv(boxes={"#next": box})
+    assert resolve_step(SolutionStep(type="click", target={"selector": "#next"}), env, ctx) == Click(x=2, y=2)
+    monkeypatch.setattr("kimicua.tasks.solution.TARGET_TIMEOUT_S", 0.05)
+
+    def broken():
+        raise RuntimeError("page crashed")
+
+    with pytest.raises(SolutionError, match=r"not found after 0.05s \(last error: page crashed\)"):
+        resolve_step(SolutionStep(type="click", target={"selector": "#x"}), FakeEnv(boxes={"#x": broken}), ctx)
