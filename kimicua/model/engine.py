@@ -95,6 +95,10 @@ def generate(
     stops = set(int(s) for s in stop_token_ids)
     caches = new_cache(model, 1, L + max_new_tokens)
 
+    # An image placeholder cannot be generated: there is no image to put behind it,
+    # and feeding it back would ask the model for image features it does not have.
+    media = model.config.media_placeholder_token_id
+
     t0 = time.perf_counter()
     logits = model.step(ids, caches, 0, pixel_values, image_grid_hws)[:, -1].float()  # [1, V]
     _sync(dev)
@@ -103,6 +107,7 @@ def generate(
     logprobs: list[float] = []
     finish: Literal["stop", "length"] = "length"
     for i in range(max_new_tokens):
+        logits[:, media] = float("-inf")
         tok = sample(logits, temperature, top_p, generator)  # [1]
         token = int(tok)
         if token in stops:

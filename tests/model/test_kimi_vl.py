@@ -78,9 +78,25 @@ def test_greedy_generation_is_deterministic_and_matches_argmax(model):
         seq = ids
         for tok, lp in zip(a.token_ids, a.logprobs):
             logits = model(seq, pv, grid)[0, -1]
+            logits[MP] = float("-inf")  # the engine never generates an image placeholder
             assert int(logits.argmax()) == tok
             assert abs(float(torch.log_softmax(logits, -1)[tok]) - lp) < 1e-4
             seq = torch.cat([seq, torch.tensor([[tok]])], 1)
+
+
+def test_placeholder_is_never_generated(model):
+    """A model that prefers the image placeholder still decodes: the placeholder is
+    masked out (feeding it back would need image features there are none of)."""
+    ids, pv, grid = prompt()
+    first = generate(model, ids, pv, grid, max_new_tokens=1).token_ids[0]
+    head = model.language_model.lm_head.weight
+    saved = head[MP].clone()
+    with torch.no_grad():
+        head[MP] = head[first] * 4  # now the placeholder's logit beats every other
+        assert int(model(ids, pv, grid)[0, -1].argmax()) == MP
+        out = generate(model, ids, pv, grid, max_new_tokens=4)
+        head[MP] = saved
+    assert MP not in out.token_ids and len(out.token_ids) == 4
 
 
 def test_stop_token_ends_generation(model):
