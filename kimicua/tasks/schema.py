@@ -14,7 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic import model_validator
 
+from kimicua.env.actions import action_from_json
+
 GetterSpec = dict[str, Any]
+TARGET_KINDS = ("selector", "window", "screen")
 
 
 class TaskError(ValueError):
@@ -93,6 +96,21 @@ class SolutionStep(_Frozen):
     type: str
     target: dict[str, Any] | None = None
     start_target: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _is_an_action(self) -> SolutionStep:
+        # Check at load time, with a stand-in point, that the step makes a valid Action,
+        # so a typo fails when the task file is read rather than mid-episode.
+        sample = self.action_fields()
+        for name, prefix in (("target", ""), ("start_target", "start_")):
+            target = getattr(self, name)
+            if target is None:
+                continue
+            if not any(k in target for k in TARGET_KINDS):
+                raise ValueError(f"{name} needs one of {', '.join(TARGET_KINDS)}")
+            sample[f"{prefix}x"] = sample[f"{prefix}y"] = 0.0
+        action_from_json(sample)
+        return self
 
     def action_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude={"target", "start_target"})

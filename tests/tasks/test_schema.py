@@ -28,6 +28,10 @@ def test_kimicua_extension_parses_solution_steps():
     ({"evaluator": {"func": "exact_match", "conj": "xor"}}, "evaluator.conj"),
     ({"config": [{"parameters": {}}]}, "config.0.type"),
     ({"kimicua": {"env": "phone"}}, "kimicua.env"),
+    ({"kimicua": {"solution": [{"type": "done"}, {"type": "clik", "target": {"selector": "#a"}}]}},
+     "kimicua.solution.1"),
+    ({"kimicua": {"solution": [{"type": "click", "target": {"xpath": "//a"}}]}}, "kimicua.solution.0"),
+    ({"kimicua": {"solution": [{"type": "scroll", "dy": 5000}]}}, "kimicua.solution.0"),
 ])
 def test_malformed_task_gives_one_line_error_naming_file_and_field(tmp_path, patch, field):
     path = tmp_path / "bad.json"

@@ -4,7 +4,7 @@ from kimicua.env.actions import Click, Done, Drag, Hotkey, Scroll, Type
 from kimicua.env.geometry import Size
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.schema import SolutionStep, parse_task
-from kimicua.tasks.solution import SolutionError, resolve_step, solution_actions
+from kimicua.tasks.solution import SolutionError, resolve_step, solution_actions, target_box
 from task_fakes import FakeEnv, FakeWindow
 
 
@@ -67,7 +67,7 @@ def test_missing_target_and_missing_solution_are_errors(ctx, monkeypatch):
     with pytest.raises(SolutionError, match="window 'Gimp' not found"):
         resolve_step(SolutionStep(type="click", target={"window": "Gimp"}), FakeEnv(), ctx)
     with pytest.raises(SolutionError, match="target needs"):
-        resolve_step(SolutionStep(type="click", target={"xpath": "//a"}), FakeEnv(), ctx)
+        target_box(FakeEnv(), {"xpath": "//a"})
     no_solution = parse_task({"id": "t", "instruction": "i", "evaluator": {"func": "exact_match"}})
     with pytest.raises(SolutionError, match="has no scripted solution"):
         next(solution_actions(no_solution, FakeEnv(), ctx))
