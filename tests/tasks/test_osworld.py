@@ -102,3 +102,71 @@ def test_cli_check_prints_the_osworld_report():
     assert lines[0] == "loaded 369 task(s), 0 load error(s)"
     assert any(line.split() == ["download", "278", "ok"] for line in lines)
     assert any(line.split() == ["googledrive", "8", "unsupported"] for line in lines)
+
+
+class _NullEnv:
+    """An env where nothing is running: commands succeed silently, no windows, no page."""
+
+    kind = "desktop"
+
+    def __init__(self):
+        from kimicua.env.geometry import Size
+
+        self.screen = Size(1920, 1080)
+
+    def run(self, command, *, shell=False, timeout=30.0):
+        from task_fakes import FakeResult
+
+        return FakeResult(0, "", "")
+
+    def launch(self, command, *, shell=False):
+        return 1
+
+    def windows(self):
+        return []
+
+    def active_window(self):
+        return None
+
+    def activate_window(self, name, *, strict=False, by_class=False):
+        return False
+
+    def open_tabs(self, urls):
+        raise RuntimeError("no browser in this env")
+
+    def page_url(self):
+        return None
+
+    def evaluate(self, expression):
+        raise RuntimeError("no page")
+
+
+@needs_osworld
+def test_every_osworld_task_evaluates_or_names_what_is_unsupported(monkeypatch, tmp_path):
+    """The suite runner's guarantee: evaluating any OSWorld task gives a score or an
+    UnsupportedEvaluator naming the gap, never another exception."""
+    from kimicua.env.actions import Done
+    from kimicua.tasks import getters, setup
+    from kimicua.tasks.context import RunContext
+    from kimicua.tasks.evaluate import UnsupportedEvaluator, evaluate
+    from kimicua.tasks.fetch import FetchError
+
+    def offline(url, dest, **_):
+        raise FetchError(f"cannot fetch {url}: offline")
+
+    monkeypatch.setattr(setup.time, "sleep", lambda s: None)
+    monkeypatch.setattr(setup, "WINDOW_TIMEOUT_S", 0.0)
+    monkeypatch.setattr(setup, "fetch", offline)
+    monkeypatch.setattr(getters, "fetch", offline)
+    env, scored, unsupported = _NullEnv(), 0, 0
+    for _, task in load_path(OSWORLD / "examples").tasks:
+        ctx = RunContext(tmp_path / task.id)
+        try:
+            result = evaluate(task.evaluator, env, ctx, [Done()])
+        except UnsupportedEvaluator as err:
+            assert not support(task).ok and "unsupported" in str(err)
+            unsupported += 1
+            continue
+        assert 0.0 <= result.score <= 1.0
+        scored += 1
+    assert scored + unsupported == 369 and scored > 29  # more than the infeasible ones
