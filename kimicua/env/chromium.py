@@ -116,16 +116,25 @@ _VIEWPORT_ORIGIN_JS = """() => {
 
 def element_box(page: Any, selector: str, *, on_screen: bool) -> tuple[float, float, float, float] | None:
     """x, y, w, h of the first ``selector`` match; viewport coords unless ``on_screen``."""
-    box = page.evaluate(_BOX_JS, selector)
+    box = evaluate(page, _BOX_JS, selector)
     if box is None:
         return None
     x, y, w, h = (float(v) for v in box)
     if on_screen:
-        ox, oy = page.evaluate(_VIEWPORT_ORIGIN_JS)
+        ox, oy = evaluate(page, _VIEWPORT_ORIGIN_JS)
         x, y = x + ox, y + oy
     return x, y, w, h
 
 
-def evaluate(page: Any, expression: str) -> Any:
-    """Run ``expression`` in the page and return its JSON-able value."""
-    return page.evaluate(expression)
+def evaluate(page: Any, expression: str, arg: Any = None) -> Any:
+    """Run ``expression`` in the page and return its JSON-able value.
+
+    A navigation that is under way (a click or key the agent just sent) destroys the
+    context mid-call; then wait for the new document to load and ask it instead."""
+    for attempt in range(3):
+        try:
+            return page.evaluate(expression, arg)
+        except Exception as err:
+            if "Execution context was destroyed" not in str(err) or attempt == 2:
+                raise
+            page.wait_for_load_state("load", timeout=NAV_TIMEOUT_MS)

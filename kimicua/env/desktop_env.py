@@ -9,6 +9,7 @@ from kimicua.env import windows as wins
 from kimicua.env.actions import Action, is_terminal
 from kimicua.env.capture import ScreenCapture
 from kimicua.env.chromium import element_box
+from kimicua.env.chromium import evaluate as chromium_evaluate
 from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
 from kimicua.env.desktop import DesktopController
 from kimicua.env.desktop_browser import DesktopBrowser
@@ -191,7 +192,7 @@ class DesktopEnv(Env):
             raise
 
     def evaluate(self, expression: str) -> Any:
-        return self._in_page(lambda page: page.evaluate(expression))
+        return self._in_page(lambda page: chromium_evaluate(page, expression))
 
     def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
         return self._in_page(lambda page: element_box(page, selector, on_screen=True))
