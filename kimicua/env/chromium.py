@@ -19,10 +19,21 @@ from PIL import Image
 
 from kimicua.env.core import EnvError
 
+# RenderDocument swaps a page's frame host on navigation, and a CDP screenshot sent
+# right after a navigating click then fails or never returns (Chromium 156). Chromium
+# honours only the last --disable-features switch, so ours repeats the features that
+# Playwright disables by default (playwright-core's chromiumSwitches) and adds it.
+DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "RenderDocument",
+)
 CHROMIUM_ARGS = (
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--no-default-browser-check", "--password-store=basic",
+    f"--disable-features={','.join(DISABLED_FEATURES)}",
 )
 NAV_TIMEOUT_MS = 30_000
 
