@@ -15,7 +15,7 @@ from typing import Protocol
 
 from kimicua.agent.dialects import Dialect, get_dialect
 from kimicua.agent.events import (
-    ActionExecuted, EpisodeEnded, EpisodeResult, Event, ModelAnswered, StepStarted,
+    ActionExecuted, EpisodeEnded, EpisodeResult, EpisodeStarted, Event, ModelAnswered, StepStarted,
 )
 from kimicua.agent.parser import ParseError, parse
 from kimicua.agent.policy import Policy, Reply
@@ -140,6 +140,7 @@ class _Episode:
         self.task.setup(self.env)
         obs = self.env.observe()
         self.recorder.initial(obs.screenshot)
+        self.emit(EpisodeStarted(self.task.id, self.task.instruction))
         status = None
         while status is None:
             obs, status = self.turn(obs)

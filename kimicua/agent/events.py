@@ -25,6 +25,14 @@ class EpisodeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EpisodeStarted:
+    """Setup is done; the agent is about to see the first screen."""
+
+    task_id: str
+    instruction: str
+
+
+@dataclass(frozen=True, slots=True)
 class StepStarted:
     turn: int
     step: int  # steps executed so far
@@ -51,4 +59,4 @@ class EpisodeEnded:
     result: EpisodeResult
 
 
-Event = StepStarted | ModelAnswered | ActionExecuted | EpisodeEnded
+Event = EpisodeStarted | StepStarted | ModelAnswered | ActionExecuted | EpisodeEnded

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kimicua.agent.episode import run_episode
-from kimicua.agent.events import ActionExecuted, EpisodeEnded, ModelAnswered, StepStarted
+from kimicua.agent.events import ActionExecuted, EpisodeEnded, EpisodeStarted, ModelAnswered, StepStarted
 from kimicua.agent.policy import Reply
 from kimicua.agent.trajectory import EpisodeMeta, TrajectoryWriter, read_episode
 from kimicua.env.actions import Click, Type
@@ -105,7 +105,8 @@ def test_solves_and_records_a_complete_trajectory(env, tmp_path):
     assert len(third.images) == 3
     assert "hello" in json.dumps(third.messages)
     kinds = [type(e) for e in events]
-    assert kinds[0] is StepStarted and kinds[-1] is EpisodeEnded and ActionExecuted in kinds
+    assert kinds[:2] == [EpisodeStarted, StepStarted] and kinds[-1] is EpisodeEnded
+    assert ActionExecuted in kinds and events[0].instruction == PageTask.instruction
 
 
 def test_unparseable_answer_is_a_recorded_step_fed_back(env, tmp_path):

@@ -27,10 +27,12 @@ def _table(rows, title: str):
 
 def _progress(console):
     """Print one line per event, so a long run shows what it is doing."""
-    from kimicua.agent.events import ActionExecuted, EpisodeEnded, ModelAnswered
+    from kimicua.agent.events import ActionExecuted, EpisodeEnded, EpisodeStarted, ModelAnswered
 
     def on_event(event) -> None:
         match event:
+            case EpisodeStarted():
+                console.print(f"[bold]{event.task_id}[/]: {event.instruction}")
             case ModelAnswered(error=str(err)):
                 console.print(f"  [yellow]turn {event.turn}: unparseable answer[/]: {err}")
             case ActionExecuted(result=None):
@@ -59,12 +61,7 @@ def play(spec: str, opts, console) -> int:
     with Runner(opts, on_event=_progress(console)) as runner:
         if runner.notice:
             console.print(f"[bold yellow]notice:[/] {runner.notice}")
-        rows = []
-        for domain, task in loaded.tasks:
-            console.print(f"[bold]{domain}/{task.id}[/]: {task.instruction[:100]}")
-            rows.append(row := runner.run_task(domain, task))
-            if row.status == "interrupted":
-                break
+        rows = runner.run(loaded.tasks)
     console.print(_table(rows, f"{spec} with {runner.model_name} ({opts.dialect})"))
     console.print(f"trajectories: {opts.results.resolve()}")
     return 0
