@@ -7,22 +7,21 @@ ActionResult values.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
-from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward, Hotkey, Key,
+from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key,
                                  KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
-                                 Type, Wait)
+                                 Type)
 from kimicua.env.chromium import NAV_TIMEOUT_MS
-from kimicua.env.geometry import Frame, OutsideScreen, Size, Space
+from kimicua.env.geometry import Frame, Size, Space
 from kimicua.env.keys import to_playwright
-from kimicua.env.observation import ActionResult
+from kimicua.env.controller import Controller
 
 WHEEL_CLICK_PX = 100  # one wheel notch; Chromium on Linux scrolls 100 CSS px per notch
 DRAG_STEPS = 10
 
 
-class BrowserController:
+class BrowserController(Controller):
     """Executes Actions on the page that ``get_page()`` returns (the active tab)."""
 
     def __init__(self, get_page: Callable[[], Any], screen: Size):
@@ -33,47 +32,6 @@ class BrowserController:
     @property
     def page(self) -> Any:
         return self._get_page()
-
-    def execute(self, action: Action) -> ActionResult:
-        """Execute one action; failures come back as ActionResult(ok=False)."""
-        start = time.perf_counter()
-        try:
-            self._handler(action)(action)
-        except Exception as err:  # errors are values: Playwright errors, OutsideScreen, ...
-            text = str(err).strip()
-            msg = text.splitlines()[0] if text else type(err).__name__
-            return ActionResult(action, ok=False, error=msg, duration_s=time.perf_counter() - start)
-        return ActionResult(action, ok=True, duration_s=time.perf_counter() - start)
-
-    def _handler(self, action: Action) -> Callable:
-        match action:
-            case Move():
-                return self._move
-            case Click():
-                return self._click
-            case MouseDown() | MouseUp():
-                return self._button
-            case Drag():
-                return self._drag
-            case Scroll():
-                return self._scroll
-            case Type():
-                return self._type
-            case Key():
-                return self._key
-            case KeyDown() | KeyUp():
-                return self._key_updown
-            case Hotkey():
-                return self._hotkey
-            case Navigate():
-                return self._navigate
-            case Back() | Forward():
-                return self._history
-            case Wait():
-                return lambda a: time.sleep(a.seconds)
-            case Done() | Fail():
-                return lambda a: None
-        raise ValueError(f"unsupported action {action!r}")
 
     # --- pointer -------------------------------------------------------------------
 

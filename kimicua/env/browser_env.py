@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kimicua.env import chromium
-from kimicua.env.actions import Action, is_terminal
 from kimicua.env.browser import BrowserController
-from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
+from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
 from kimicua.env.observation import Observation
@@ -26,7 +25,7 @@ WM_CLASS = "chromium.Chromium"
 SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
 
 
-class BrowserEnv(Env):
+class BrowserEnv(ControlledEnv):
     """Chromium with a ``size`` viewport at device scale ``scale``.
 
     Headless by default; ``headless=False`` shows the window on ``display`` (or on a
@@ -120,19 +119,6 @@ class BrowserEnv(Env):
         self._context.on("page", self._on_page)
         self._context.new_page()
         return self.observe(), {"browser": self._browser.version}
-
-    def step(self, action: Action) -> StepResult:
-        self._check()
-        result = self._controller.execute(action)
-        if not result.ok:
-            self._check()  # a dead browser shows up first as a failed action
-        if self.settle_s and not is_terminal(action):
-            time.sleep(self.settle_s)
-        t0 = time.perf_counter()
-        obs = self.observe()
-        capture_s = time.perf_counter() - t0
-        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
-        return obs, 0.0, is_terminal(action), False, info
 
     def observe(self) -> Observation:
         self._check()

@@ -11,7 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from kimicua.env.actions import Action
+import time
+
+from kimicua.env.actions import Action, is_terminal
+from kimicua.env.controller import Controller
 from kimicua.env.geometry import Size
 from kimicua.env.observation import Observation
 
@@ -112,6 +115,30 @@ class Env(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ControlledEnv(Env):
+    """An Env whose actions go through a Controller: the step both envs share."""
+
+    _controller: Controller
+    settle_s: float = 0.0  # a pause after an action so the app can redraw
+
+    @abstractmethod
+    def _check(self) -> None:
+        """Raise EnvError when the world (X server, browser) is gone."""
+
+    def step(self, action: Action) -> StepResult:
+        self._check()
+        result = self._controller.execute(action)
+        if not result.ok:
+            self._check()  # a dead world shows up first as a failed action
+        if self.settle_s and not is_terminal(action):
+            time.sleep(self.settle_s)
+        t0 = time.perf_counter()
+        obs = self.observe()
+        capture_s = time.perf_counter() - t0
+        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
+        return obs, 0.0, is_terminal(action), False, info
 
 
 class TimeLimit(Env):

@@ -13,16 +13,16 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Protocol
+from typing import Protocol
 
-from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward, Hotkey, Key,
+from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key,
                                  KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
-                                 Type, Wait)
+                                 Type)
 from kimicua.env.display import Display
 from kimicua.env.geometry import Frame, Size, Space, pixel
 from kimicua.env.keys import KEYS, to_pyautogui, to_xdotool
 from kimicua.env.keysym_typer import KeysymTyper
-from kimicua.env.observation import ActionResult
+from kimicua.env.controller import Controller
 
 DRAG_STEPS = 10  # intermediate motion events so apps see a drag, not a jump
 
@@ -76,7 +76,7 @@ def _open_xlib(display: Display):
         return XDisplay(display.name)
 
 
-class DesktopController:
+class DesktopController(Controller):
     """Executes Actions on one display; coordinates arrive as screen logical pixels."""
 
     def __init__(self, display: Display, screen: Size, scale: float = 1.0):
@@ -124,47 +124,6 @@ class DesktopController:
         name = to_pyautogui(key)
         return name if name in self._keymap else None
 
-    # --- dispatch ------------------------------------------------------------------
-
-    def execute(self, action: Action) -> ActionResult:
-        """Execute one action; failures come back as ActionResult(ok=False)."""
-        start = time.perf_counter()
-        try:
-            self._handler(action)(action)
-        except Exception as err:  # errors are values: OutsideScreen, X errors, fail-safe, ...
-            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            return ActionResult(action, ok=False, error=msg, duration_s=time.perf_counter() - start)
-        return ActionResult(action, ok=True, duration_s=time.perf_counter() - start)
-
-    def _handler(self, action: Action) -> Callable:
-        match action:
-            case Move():
-                return self._move
-            case Click():
-                return self._click
-            case MouseDown() | MouseUp():
-                return self._button
-            case Drag():
-                return self._drag
-            case Scroll():
-                return self._scroll
-            case Type():
-                return self._type
-            case Key():
-                return self._key
-            case KeyDown() | KeyUp():
-                return self._key_updown
-            case Hotkey():
-                return self._hotkey
-            case Navigate():
-                return self._navigate
-            case Back() | Forward():
-                return self._history
-            case Wait():
-                return lambda a: time.sleep(a.seconds)
-            case Done() | Fail():
-                return lambda a: None
-        raise ControllerError(f"unsupported action {action!r}")
 
     # --- pointer -------------------------------------------------------------------
 

@@ -6,11 +6,10 @@ import time
 from typing import Any, Callable
 
 from kimicua.env import windows as wins
-from kimicua.env.actions import Action, is_terminal
 from kimicua.env.capture import ScreenCapture
 from kimicua.env.chromium import element_box
 from kimicua.env.chromium import evaluate as chromium_evaluate
-from kimicua.env.core import CommandResult, Env, EnvError, StepResult, Window
+from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.desktop import DesktopController
 from kimicua.env.desktop_browser import DesktopBrowser
 from kimicua.env.display import Display
@@ -21,7 +20,7 @@ from kimicua.env.processes import Processes
 SETTLE_S = 0.05  # after an action, before the screenshot: let the app repaint
 
 
-class DesktopEnv(Env):
+class DesktopEnv(ControlledEnv):
     """A desktop on ``display`` (``":0"`` = the user's own, used only when asked) or on a
     private Xvfb of ``size`` x ``scale`` physical pixels.
 
@@ -67,19 +66,6 @@ class DesktopEnv(Env):
         self._controller.release_all()
         time.sleep(self.settle_s)
         return self.observe(), {"display": self.display.name}
-
-    def step(self, action: Action) -> StepResult:
-        self._check()
-        result = self._controller.execute(action)
-        if not result.ok:
-            self._check()  # a dead X server shows up first as a failed action
-        if self.settle_s and not is_terminal(action):
-            time.sleep(self.settle_s)
-        t0 = time.perf_counter()
-        obs = self.observe()
-        capture_s = time.perf_counter() - t0
-        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
-        return obs, 0.0, is_terminal(action), False, info
 
     def observe(self) -> Observation:
         self._check()

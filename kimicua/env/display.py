@@ -6,7 +6,6 @@ exit, so a crashed test run does not leave Xvfb servers behind.
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import shutil

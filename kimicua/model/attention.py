@@ -113,7 +113,6 @@ class MLA(nn.Module):
         q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
         sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix.
         """
-        c = self.cfg
         B, L, H, _ = q_nope.shape
         T = latent.shape[1]
         w_uk, w_uv_t = self.absorbed_weights()  # [H, N, K], [H, K, V]

@@ -9,7 +9,7 @@ from safetensors import safe_open
 from kimicua.model import KimiVL
 from kimicua.model.config import TINY
 from kimicua.model.tiny import random_init
-from kimicua.model.weights import CheckpointError, default_dtype, load_pretrained, parse_size, save_pretrained
+from kimicua.model.weights import CheckpointError, default_dtype, parse_size, save_pretrained
 
 
 @pytest.fixture(scope="module")
