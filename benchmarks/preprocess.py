@@ -20,28 +20,18 @@ import statistics
 import time
 import warnings
 
+import sys
+from pathlib import Path
+
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from kimicua.model.image_processor import ImageProcessorConfig, KimiImageProcessor, n_threads
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _frames import screenshot_like  # noqa: E402
+
 GOAL = 3.0
-
-
-def screenshot_like(w: int = 1920, h: int = 1080, seed: int = 0) -> np.ndarray:
-    """A desktop-like frame: title bar, windows, buttons, lines of text."""
-    rng = np.random.default_rng(seed)
-    im = Image.new("RGB", (w, h), (236, 239, 244))
-    d = ImageDraw.Draw(im)
-    d.rectangle([0, 0, w, 40], fill=(40, 44, 52))
-    for _ in range(12):
-        x, y = int(rng.integers(0, w - 400)), int(rng.integers(50, h - 300))
-        d.rectangle([x, y, x + 400, y + 260], fill=tuple(int(c) for c in rng.integers(0, 256, 3)), outline=(0, 0, 0))
-        d.rectangle([x + 300, y + 220, x + 390, y + 250], fill=(30, 120, 220))
-        d.text((x + 315, y + 228), "OK", fill=(255, 255, 255))
-    for row in range(60, h - 20, 18):
-        d.text((20, row), "The quick brown fox jumps over the lazy dog 0123456789  " * 3, fill=(20, 20, 20))
-    return np.asarray(im).copy()
 
 
 def reference(img: np.ndarray, cfg: ImageProcessorConfig) -> np.ndarray:
