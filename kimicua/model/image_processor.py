@@ -81,8 +81,14 @@ class ProcessedImage:
 class KimiImageProcessor:
     """Turns RGB screenshots (uint8 HxWx3 arrays or PIL images) into MoonViT patches."""
 
-    def __init__(self, config: ImageProcessorConfig = ImageProcessorConfig()):
+    def __init__(self, config: ImageProcessorConfig = ImageProcessorConfig(), *, resize: str = "pil"):
+        """``resize``: "pil" (default) is exactly the official processor's PIL BICUBIC;
+        "torch" is torch's antialiased bicubic on uint8, the same algorithm in SIMD code:
+        several times faster, off PIL by a uint8 level or two (rounding) on a few values in a thousand."""
+        if resize not in _RESIZERS:
+            raise ValueError(f"unknown resize {resize!r}; expected one of {', '.join(_RESIZERS)}")
         self.config = config
+        self._resize = _RESIZERS[resize]
         std = np.asarray(config.image_std, np.float32)
         mean = np.asarray(config.image_mean, np.float32)
         # (x/255 - mean)/std == x*scale + shift, per channel; [3, 1, 1] to broadcast over patches
@@ -147,7 +153,7 @@ class KimiImageProcessor:
             if (rw, rh) == (w, h):
                 target[...] = pixels
             else:
-                resize_bicubic(pixels, target)
+                self._resize(pixels, target)
         return ProcessedImage(self._patchify(view), geo)
 
     def preprocess(self, images) -> tuple[torch.Tensor, torch.Tensor, list[ImageGeometry]]:
@@ -241,6 +247,14 @@ def resize_bicubic(src: np.ndarray, dst: np.ndarray) -> None:
         _banded(tmp, dst, n, horizontal=False)
 
 
+def resize_bicubic_torch(src: np.ndarray, dst: np.ndarray) -> None:
+    """torch's antialiased bicubic resize of uint8 [H, W, 3] src into dst [h, w, 3]."""
+    x = torch.from_numpy(np.ascontiguousarray(src)).permute(2, 0, 1).unsqueeze(0)  # 1 3 H W
+    y = torch.nn.functional.interpolate(x, size=dst.shape[:2], mode="bicubic", antialias=True,
+                                        align_corners=False)
+    dst[...] = y[0].permute(1, 2, 0).numpy()
+
+
 def _banded(src: np.ndarray, dst: np.ndarray, n: int, horizontal: bool) -> None:
     """One resampling pass: horizontal (row bands) or vertical (column bands)."""
     (H, W), (h, w) = src.shape[:2], dst.shape[:2]
@@ -268,6 +282,9 @@ def _parallel(fn, n: int) -> None:
     finally:
         for future in futures:
             future.result()
+
+
+_RESIZERS = {"pil": resize_bicubic, "torch": resize_bicubic_torch}
 
 
 def write_preprocessor_config(

@@ -195,3 +195,15 @@ def test_preprocess_concatenates_in_order(published):
     assert pv.shape[0] == 48 * 86 + 16 * 22
     assert pv[48 * 86 :].equal(published(b).pixel_values)
     assert [g.original for g in geos] == [(1920, 1080), (300, 200)]
+
+
+def test_torch_resize_is_within_two_levels_of_pil(published):
+    img = screenshot(1920, 1080, seed=3)
+    exact = published(img).pixel_values.numpy()
+    fast = KimiImageProcessor(published.config, resize="torch")(img).pixel_values.numpy()
+    level = 1 / 255 / min(published.config.image_std)
+    diff = np.abs(fast - exact)
+    assert diff.max() <= 2 * level * 1.001  # rounding differences: at most two uint8 levels
+    assert (diff > 1e-6).mean() < 0.01  # and only on a few values
+    with pytest.raises(ValueError, match="unknown resize 'cv2'"):
+        KimiImageProcessor(published.config, resize="cv2")
