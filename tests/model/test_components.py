@@ -38,7 +38,11 @@ def test_router_bias_changes_choice_but_not_weights():
 
 def test_router_scores_in_float32_for_bf16_input():
     cfg = TextConfig(hidden_size=8, n_routed_experts=4, num_experts_per_tok=2)
-    r = Router(cfg).to(torch.bfloat16)
+    torch.manual_seed(0)
+    r = Router(cfg)
+    with torch.no_grad():  # parameters start uninitialised (torch.empty): give them values
+        r.weight.normal_(0.0, 0.5)
+    r = r.to(torch.bfloat16)
     x = torch.randn(3, 8).bfloat16()
     _, w = r(x)
     assert w.dtype == torch.float32
