@@ -14,11 +14,12 @@ def _table(rows, title: str):
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("domain", "task", "status", "score", "steps", "time"):
-        table.add_column(col, justify="right" if col in ("score", "steps", "time") else "left")
+    for col in ("domain", "task", "status", "score", "steps", "time", "note"):
+        table.add_column(col, justify="right" if col in ("score", "steps", "time") else "left",
+                         no_wrap=col != "note", overflow="ellipsis")
     for r in rows:
-        table.add_row(r.domain, r.task_id, r.status + (f" ({r.note})" if r.note else ""),
-                      "-" if r.score is None else f"{r.score:.2f}", str(r.steps), f"{r.seconds:.1f}s")
+        table.add_row(r.domain, r.task_id, r.status, "-" if r.score is None else f"{r.score:.2f}",
+                      str(r.steps), f"{r.seconds:.1f}s", r.note or "")
     scored = [r.score for r in rows if r.score is not None]
     if scored:
         table.caption = f"mean score {sum(scored) / len(scored):.3f} over {len(scored)} scored task(s)"
