@@ -1,5 +1,5 @@
 """A small fake Env for tests that need no display: commands really run (subprocess),
-windows, the page URL and element boxes are whatever the test sets."""
+windows (the env's own Window records), the page URL and element boxes are whatever the test sets."""
 
 from __future__ import annotations
 
@@ -7,25 +7,8 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from kimicua.env.core import CommandResult, Window
 from kimicua.env.geometry import Size
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class FakeWindow:
-    id: int
-    name: str
-    wm_class: str
-    x: float
-    y: float
-    width: float
-    height: float
 
 
 @dataclass
@@ -34,7 +17,7 @@ class FakeEnv:
     screen: Size = Size(1280, 800)
     url: str | None = None
     boxes: dict[str, Any] = field(default_factory=dict)
-    window_list: list[FakeWindow] = field(default_factory=list)
+    window_list: list[Window] = field(default_factory=list)
     focused: str | None = None
     js: dict[str, Any] = field(default_factory=dict)
     launched: list[Any] = field(default_factory=list)
@@ -44,7 +27,7 @@ class FakeEnv:
     def run(self, command, *, shell=False, timeout=30.0):
         self.ran.append((command, shell))
         p = subprocess.run(command, shell=shell, capture_output=True, text=True, timeout=timeout)
-        return FakeResult(p.returncode, p.stdout, p.stderr)
+        return CommandResult(p.returncode, p.stdout, p.stderr)
 
     def launch(self, command, *, shell=False):
         self.launched.append((command, shell))

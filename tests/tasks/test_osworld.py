@@ -115,9 +115,9 @@ class _NullEnv:
         self.screen = Size(1920, 1080)
 
     def run(self, command, *, shell=False, timeout=30.0):
-        from task_fakes import FakeResult
+        from kimicua.env.core import CommandResult
 
-        return FakeResult(0, "", "")
+        return CommandResult(0, "", "")
 
     def launch(self, command, *, shell=False):
         return 1

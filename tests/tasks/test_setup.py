@@ -2,11 +2,12 @@ import os
 
 import pytest
 
+from kimicua.env.core import Window
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.pages import PageServer
 from kimicua.tasks.schema import SetupStep
 from kimicua.tasks.setup import SetupError, UnsupportedStep, run_step, run_steps
-from task_fakes import FakeEnv, FakeWindow
+from task_fakes import FakeEnv
 
 
 def step(type_, **parameters):
@@ -50,7 +51,7 @@ def test_execute_and_command_run_to_completion_with_placeholders(ctx):
 def test_sleep_and_activate_window(ctx, monkeypatch):
     slept = []
     monkeypatch.setattr("kimicua.tasks.setup.time.sleep", slept.append)
-    env = FakeEnv(window_list=[FakeWindow(1, "notes.txt - Mousepad", "mousepad", 0, 0, 10, 10)])
+    env = FakeEnv(window_list=[Window(1, "notes.txt - Mousepad", "mousepad", 0, 0, 10, 10)])
     run_step(step("sleep", seconds=2), env, ctx)
     assert slept == [2.0]
     run_step(step("activate_window", window_name="notes.txt"), env, ctx)
@@ -66,8 +67,8 @@ def test_open_picks_an_app_by_file_type_and_waits_for_its_window(ctx, tmp_path):
     text, page = tmp_path / "notes.txt", tmp_path / "page.html"
     text.write_text("x")
     page.write_text("<p>x</p>")
-    env = FakeEnv(window_list=[FakeWindow(1, "notes.txt - Mousepad", "m", 0, 0, 9, 9),
-                               FakeWindow(2, "page.html - Chromium", "c", 0, 0, 9, 9)])
+    env = FakeEnv(window_list=[Window(1, "notes.txt - Mousepad", "m", 0, 0, 9, 9),
+                               Window(2, "page.html - Chromium", "c", 0, 0, 9, 9)])
     run_step(step("open", path=str(text)), env, ctx)
     run_step(step("open", path=str(page)), env, ctx)
     assert env.launched == [(["mousepad", str(text)], False)]

@@ -2,10 +2,11 @@ import pytest
 
 from kimicua.env.actions import Click, Done, Drag, Hotkey, Scroll, Type
 from kimicua.env.geometry import Size
+from kimicua.env.core import Window
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.schema import SolutionStep, parse_task
 from kimicua.tasks.solution import SolutionError, resolve_step, solution_actions, target_box
-from task_fakes import FakeEnv, FakeWindow
+from task_fakes import FakeEnv
 
 
 @pytest.fixture
@@ -27,8 +28,8 @@ def test_selector_target_is_the_box_centre_or_a_fraction_plus_offset(ctx):
 
 def test_window_and_screen_targets_scale_with_the_screen(ctx):
     env = FakeEnv(screen=Size(1920, 1080),
-                  window_list=[FakeWindow(1, "Scratch", "xterm", 600, 380, 400, 200),
-                               FakeWindow(2, "notes.txt - Mousepad", "mousepad", 10, 20, 640, 480)])
+                  window_list=[Window(1, "Scratch", "xterm", 600, 380, 400, 200),
+                               Window(2, "notes.txt - Mousepad", "mousepad", 10, 20, 640, 480)])
     assert resolve_step(SolutionStep(type="click", target={"window": "notes.txt", "at": [0.5, 0.6]}),
                         env, ctx) == Click(x=330, y=308)
     assert resolve_step(SolutionStep(type="click", target={"window": "XTERM", "by_class": True}),
