@@ -32,7 +32,8 @@ class Prompt:
 class Reply:
     """The model's answer and what the trajectory records about it.
 
-    ``image_size`` is the size (unpadded) the last screenshot was resized to before
+    ``token_ids``/``logprobs`` are the answer's tokens; ``prompt_token_ids`` the prompt's
+    (local model only: a server does not return them). ``image_size`` is the size (unpadded) the last screenshot was resized to before
     the model saw it, when the backend knows it; ``actions`` is set only by
     policies that act without text (the scripted one).
     """
@@ -41,6 +42,7 @@ class Reply:
     model: str
     token_ids: list[int] | None = None
     logprobs: list[float] | None = None
+    prompt_token_ids: list[int] | None = None  # what the model was shown, when the backend knows
     image_size: Size | None = None
     actions: tuple[Action, ...] | None = None
     timings: dict[str, float] = field(default_factory=dict)
