@@ -1,7 +1,8 @@
 """Reads episode directories back as typed steps.
 
 Tolerates what a crash leaves: a truncated last line of traj.jsonl, a frame that
-was never written, a missing result.txt. Reads OSWorld's own traj.jsonl too.
+was never written, a missing result.txt. Reads OSWorld's own traj.jsonl too, and
+every schema version up to ours (version 1 lines simply lack the prompt fields).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from kimicua.agent.trajectory.schema import EpisodeMeta, StepRecord
+from kimicua.agent.trajectory.schema import SCHEMA_VERSION, EpisodeMeta, StepRecord
 
 
 class TrajectoryError(ValueError):
@@ -35,6 +36,20 @@ class Episode:
             return None
         path = self.directory / step.screenshot_file
         return path if path.exists() else None
+
+    def prompt_frames(self, step: StepRecord) -> list[Path | None]:
+        """The files of the screenshots the step's prompt showed, oldest first
+        (None for one that is not on disk)."""
+        paths = [None if name is None else self.directory / name for name in step.prompt_images]
+        return [p if p is not None and p.exists() else None for p in paths]
+
+    def prompt_messages(self, step: StepRecord) -> list[dict] | None:
+        """The chat messages of the step's turn (stored on the turn's first line);
+        None for lines written without them (version 1, OSWorld's)."""
+        if step.prompt_messages is not None or step.turn is None:
+            return step.prompt_messages
+        return next((s.prompt_messages for s in self.steps
+                     if s.turn == step.turn and s.prompt_messages is not None), None)
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, dict | None]]:
@@ -72,11 +87,15 @@ def read_episode(directory: str | Path) -> Episode:
             errors.append(str(obj["Error"]))
         else:
             try:
-                steps.append(StepRecord.model_validate(obj))
+                step = StepRecord.model_validate(obj)
             except ValidationError as err:
                 first = err.errors()[0]
                 loc = ".".join(map(str, first["loc"]))
                 raise TrajectoryError(f"{traj}:{i}: {loc}: {first['msg']}") from None
+            if (step.schema_version or 0) > SCHEMA_VERSION:
+                raise TrajectoryError(f"{traj}:{i}: schema version {step.schema_version} is newer than "
+                                      f"this reader's {SCHEMA_VERSION}")
+            steps.append(step)
     meta_path = directory / "episode.json"
     meta = EpisodeMeta.model_validate_json(meta_path.read_text()) if meta_path.exists() else None
     result_path = directory / "result.txt"

@@ -5,6 +5,14 @@ Lines carry OSWorld's keys (``step_num``, ``action_timestamp``, ``action``,
 tools read them, plus ours; every key of ours is optional so that OSWorld's own
 ``traj.jsonl`` files read back too. The writer, export, replay, the TUI and RL all
 use these models and nothing else.
+
+Version 2 records what the model was shown, so a trainer can rebuild each turn:
+every line of a turn carries ``turn`` and ``prompt_images`` (the frame files in the
+prompt, oldest first, the current screen last); the turn's first line also carries
+``prompt_messages`` (the chat messages, each image item ``{"type": "image", "file":
+name}`` instead of pixels) and, for a local model, ``prompt_token_ids``. A file a
+line names exists whenever the line does. Version 1 lines (no prompt fields, no
+frame on a failed answer) read as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kimicua.env.actions import Action
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TIMESTAMP_FORMAT = "%Y%m%d@%H%M%S%f"  # OSWorld's action_timestamp
 
 
@@ -39,7 +47,14 @@ class Timings(BaseModel):
 
 
 class StepRecord(BaseModel):
-    """One line of traj.jsonl: one executed action, or one failed model answer."""
+    """One line of traj.jsonl: one executed action, or one answer that gave none.
+
+    ``screenshot_file`` is the screen after the line's action. A line without an
+    executed action (an answer that failed to parse, a vetoed action) changed
+    nothing, so its screen is the one the model answered, and that frame is named:
+    for a parse failure it is the last of ``prompt_images``. Its ``response`` is the
+    answer's text and ``error`` why it gave no action.
+    """
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
@@ -51,14 +66,17 @@ class StepRecord(BaseModel):
     reward: float = 0.0
     done: bool = False
     info: dict[str, Any] = Field(default_factory=dict)
-    screenshot_file: str | None = None  # the screen after the action
+    screenshot_file: str | None = None  # the screen after the action (see above)
     # Ours.
     schema_version: int | None = None
     parsed_action: Action | None = None
     action_index: int = 0  # position of this action within the model's answer
-    turn: int | None = None  # model call this step came from (prompt reference)
-    prompt_images: list[str] = Field(default_factory=list)  # frames the prompt showed
-    token_ids: list[int] | None = None
+    turn: int | None = None  # model call this step came from (1-based)
+    # The frames the prompt showed, oldest first; None for one that could not be written.
+    prompt_images: list[str | None] = Field(default_factory=list)
+    prompt_messages: list[dict[str, Any]] | None = None  # on the turn's first line
+    prompt_token_ids: list[int] | None = None  # on the turn's first line, local model only
+    token_ids: list[int] | None = None  # the answer's, on the turn's first line
     logprobs: list[float] | None = None
     timings: Timings = Field(default_factory=Timings)
     screen: tuple[int, int] | None = None  # logical width, height
