@@ -3,8 +3,10 @@
 The loop owns no policy, world or task of its own: it takes an Env, a task object
 (anything with ``id``, ``instruction``, ``setup(env)`` and ``evaluate(env, actions)``,
 so agent never imports tasks), a Policy and a TrajectoryWriter. A bad answer is a
-recorded step with its error, fed back to the model on the next turn; Ctrl-C and a
-dead environment end the episode with everything written.
+recorded step with its text and error, fed back to the model on the next turn; Ctrl-C
+and a dead environment end the episode with everything written. Each line records
+what the model was shown: the frame files of the prompt's screenshots, and on the
+turn's first line the prompt's messages (and token ids, when the backend has them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from kimicua.agent.events import (
 )
 from kimicua.agent.parser import ParseError, parse
 from kimicua.agent.policy import Policy, Reply
-from kimicua.agent.prompts import Turn, build_prompt
+from kimicua.agent.policy import Prompt
+from kimicua.agent.prompts import Turn, build_prompt, image_files
 from kimicua.agent.trajectory import Outcome, StepRecord, Timings, TrajectoryWriter, timestamp
 from kimicua.env.actions import Action, ActionError, Done, action_to_json, to_computer13
 from kimicua.env.core import Env, TimeLimit
@@ -61,6 +64,7 @@ class _Episode:
         self.actions: list[Action] = []
         self.steps = self.turns = self.failures = 0
         self.feedback: str | None = None
+        self.shown: str | None = None  # the frame file of the screen the agent sees now
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
@@ -72,24 +76,37 @@ class _Episode:
             frame = Frame(screen=frame.screen, physical=frame.physical, image=reply.image_size)
         return frame
 
-    def record(self, obs: Observation | None, reply: Reply, index: int, **fields) -> None:
+    def _thought(self, text: str) -> str | None:
+        try:
+            return self.dialect.thought(text)
+        except Exception:  # the reasoning is context for later turns, never worth the episode
+            return None
+
+    def record(self, obs: Observation | None, prompt: Prompt, reply: Reply, index: int, **fields) -> None:
+        """One line; ``obs`` is the screen after its action, None when nothing ran
+        (the line then names the frame the agent sees, which is that screen)."""
         first = index == 0  # per-answer facts go on the answer's first line only
         rec = StepRecord(
             step_num=self.recorder.steps + 1, action_timestamp=timestamp(time.time()),
             response=reply.text, action_index=index, turn=self.turns,
+            screenshot_file=self.shown if obs is None else None, prompt_images=image_files(prompt),
+            prompt_messages=prompt.messages if first else None,
+            prompt_token_ids=reply.prompt_token_ids if first else None,
             token_ids=reply.token_ids if first else None, logprobs=reply.logprobs if first else None,
             screen=(self.env.screen.width, self.env.screen.height), scale=self.env.scale,
             coordinate_space=str(self.dialect.space), **fields,
         )
-        self.recorder.step(rec, None if obs is None else obs.screenshot)
+        written = self.recorder.step(rec, None if obs is None else obs.screenshot)
+        self.shown = written.screenshot_file
 
     def turn(self, obs: Observation) -> tuple[Observation, str | None]:
         """One model call and its actions; returns the new observation and the
         episode's status when it ended."""
         self.turns += 1
         self.emit(StepStarted(turn=self.turns, step=self.steps))
+        shown = self.shown
         prompt = build_prompt(self.dialect, self.task.instruction, self.history, obs,
-                              max_images=self.max_images, feedback=self.feedback)
+                              max_images=self.max_images, feedback=self.feedback, screenshot_file=shown)
         t = time.perf_counter()
         reply = self.policy.act(prompt)
         model_s = time.perf_counter() - t
@@ -100,6 +117,8 @@ class _Episode:
             error = None
         except ParseError as err:
             actions, error = [], str(err)
+        except Exception as err:  # any parser bug is a failed turn too, never a lost answer
+            actions, error = [], f"{self.dialect.name}: {type(err).__name__}: {' '.join(str(err).split())}"[:500]
         parse_s = time.perf_counter() - t
         self.emit(ModelAnswered(self.turns, reply.text, tuple(actions), error, model_s))
         stage = {"preprocess_s": reply.timings.get("preprocess_s"), "parse_s": parse_s,
@@ -107,16 +126,16 @@ class _Episode:
         if error is not None:
             self.failures += 1
             self.feedback = error
-            self.record(None, reply, 0, error=error, timings=Timings(**stage))
-            self.history.append(Turn(self.dialect.thought(reply.text), (), obs.screenshot, frame, error))
+            self.record(None, prompt, reply, 0, error=error, timings=Timings(**stage))
+            self.history.append(Turn(self._thought(reply.text), (), obs.screenshot, frame, error, shown))
             return obs, "parse_failures" if self.failures >= self.max_parse_failures else None
         self.failures, self.feedback = 0, None
-        thought = self.dialect.thought(reply.text) if reply.actions is None else None
-        self.history.append(Turn(thought, tuple(actions), obs.screenshot, frame))
+        thought = self._thought(reply.text) if reply.actions is None else None
+        self.history.append(Turn(thought, tuple(actions), obs.screenshot, frame, None, shown))
         for index, proposed in enumerate(actions):
             action = self.approve(proposed, reply) if self.approve else proposed
             if action is None:
-                self.record(None, reply, index, error="vetoed by the user", timings=Timings(**stage))
+                self.record(None, prompt, reply, index, error="vetoed by the user", timings=Timings(**stage))
                 self.emit(ActionExecuted(self.recorder.steps, proposed, None))
                 continue
             obs, _, terminated, truncated, info = self.env.step(action)
@@ -125,7 +144,7 @@ class _Episode:
             self.steps += 1
             timings = Timings(**(stage if index == 0 else {}), capture_s=info.get("capture_s"),
                               execute_s=info.get("execute_s"))
-            self.record(obs, reply, index, action=_osworld_action(action), parsed_action=action,
+            self.record(obs, prompt, reply, index, action=_osworld_action(action), parsed_action=action,
                         done=terminated or truncated, error=result.error, timings=timings,
                         info={"ok": result.ok, **({"url": obs.url} if obs.url else {})})
             self.emit(ActionExecuted(self.recorder.steps, action, result))
@@ -139,7 +158,7 @@ class _Episode:
         obs, _ = self.env.reset(seed=self.recorder.meta.seed)
         self.task.setup(self.env)
         obs = self.env.observe()
-        self.recorder.initial(obs.screenshot)
+        self.shown = self.recorder.initial(obs.screenshot)
         self.emit(EpisodeStarted(self.task.id, self.task.instruction))
         status = None
         while status is None:

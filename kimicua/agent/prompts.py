@@ -8,7 +8,10 @@ Layout (OpenAI-style messages; image items take ``Prompt.images`` in order)::
     assistant  step i in the dialect's format  }
     user       [current screenshot] (+ feedback on the last unparseable answer)
 
-Screenshots go in at native resolution; the processor / back end sizes them.
+Screenshots go in at native resolution; the processor / back end sizes them. An
+image item names the frame file its screenshot was saved as, when known
+(``{"type": "image", "file": "step_3_....png"}``): back ends ignore the key, and the
+messages are then the trajectory's record of the prompt, with no pixels in them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from kimicua.env.observation import Observation
 class Turn:
     """One previous step: what the model thought and did, and what it saw.
 
-    ``error`` is the parse error of an answer that gave no actions.
+    ``error`` is the parse error of an answer that gave no actions;
+    ``screenshot_file`` the frame file the screenshot was saved as.
     """
 
     thought: str | None
@@ -38,6 +42,7 @@ class Turn:
     screenshot: np.ndarray | None
     frame: Frame
     error: str | None = None
+    screenshot_file: str | None = None
 
 
 def thought_of(text: str, dialect: str | Dialect) -> str | None:
@@ -58,6 +63,16 @@ def feedback_text(error: str) -> str:
             "Answer again in the required format.")
 
 
+def image_item(file: str | None) -> dict:
+    return {"type": "image"} if file is None else {"type": "image", "file": file}
+
+
+def image_files(prompt: Prompt) -> list[str | None]:
+    """The frame file of each image in ``prompt``, in ``prompt.images`` order."""
+    return [item.get("file") for m in prompt.messages if isinstance(m["content"], list)
+            for item in m["content"] if item["type"] == "image"]
+
+
 def build_prompt(
     dialect: str | Dialect,
     instruction: str,
@@ -66,9 +81,11 @@ def build_prompt(
     *,
     max_images: int = 3,
     feedback: str | None = None,
+    screenshot_file: str | None = None,
 ) -> Prompt:
     """The prompt for the next step: up to ``max_images`` screenshots, the current
-    one last; older steps appear as text only."""
+    one last; older steps appear as text only. ``screenshot_file`` names the
+    current screenshot's frame file (the history's come with each Turn)."""
     if max_images < 1:
         raise ValueError(f"max_images must be at least 1 (the current screenshot), got {max_images}")
     d = get_dialect(dialect)
@@ -88,11 +105,11 @@ def build_prompt(
     images: list[np.ndarray] = []
     for turn in recent:
         if turn.screenshot is not None:
-            messages.append({"role": "user", "content": [{"type": "image"}]})
+            messages.append({"role": "user", "content": [image_item(turn.screenshot_file)]})
             images.append(turn.screenshot)
         messages.append({"role": "assistant", "content": history_text(d, turn)})
 
-    current: list[dict] = [{"type": "image"}]
+    current: list[dict] = [image_item(screenshot_file)]
     images.append(shot)
     note = feedback_text(feedback) if feedback else "What is the next step?"
     current.append({"type": "text", "text": note})

@@ -1,18 +1,23 @@
-"""The episode loop on a real headless Chromium, with a replayed model answer list."""
+"""The episode loop with a replayed model answer list: on a small fake world (what
+each line records of the prompt) and on a real headless Chromium."""
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from kimicua.agent import episode as episode_module
 from kimicua.agent.episode import run_episode
 from kimicua.agent.events import ActionExecuted, EpisodeEnded, EpisodeStarted, ModelAnswered, StepStarted
 from kimicua.agent.policy import Reply
 from kimicua.agent.trajectory import EpisodeMeta, TrajectoryWriter, read_episode
-from kimicua.env.actions import Click, Type
+from kimicua.env.actions import Click, Hotkey, Type
 from kimicua.env.core import make_env
 from kimicua.env.geometry import Size
+from kimicua.env.observation import ActionResult, Observation
 
-pytestmark = pytest.mark.browser
+browser = pytest.mark.browser
 
 PAGE = ("data:text/html,<body style='margin:0'><input id=q style='position:absolute;left:200px;top:100px;"
         "width:300px;height:40px'><p id=out></p><button id=go style='position:absolute;left:600px;"
@@ -24,8 +29,8 @@ class Replay:
 
     name = "replay"
 
-    def __init__(self, answers):
-        self.answers, self.prompts = list(answers), []
+    def __init__(self, answers, prompt_token_ids=None):
+        self.answers, self.prompts, self.prompt_token_ids = list(answers), [], prompt_token_ids
 
     def act(self, prompt):
         self.prompts.append(prompt)
@@ -33,7 +38,7 @@ class Replay:
         if isinstance(answer, BaseException):
             raise answer
         return Reply(text=answer, model=self.name, token_ids=[1, 2, 3], logprobs=[-0.1, -0.2, -0.3],
-                     timings={"preprocess_s": 0.001})
+                     prompt_token_ids=self.prompt_token_ids, timings={"preprocess_s": 0.001})
 
     def close(self):
         pass
@@ -82,6 +87,7 @@ SOLVE = [
 ]
 
 
+@browser
 def test_solves_and_records_a_complete_trajectory(env, tmp_path):
     result, policy, events, ep = play(env, tmp_path, SOLVE)
     assert (result.status, result.score, result.steps, result.turns) == ("done", 1.0, 4, 3)
@@ -109,17 +115,21 @@ def test_solves_and_records_a_complete_trajectory(env, tmp_path):
     assert ActionExecuted in kinds and events[0].instruction == PageTask.instruction
 
 
+@browser
 def test_unparseable_answer_is_a_recorded_step_fed_back(env, tmp_path):
     result, policy, events, ep = play(env, tmp_path, ["I would like to click somewhere.", *SOLVE])
     assert result.status == "done" and result.score == 1.0
     bad = ep.steps[0]
     assert bad.parsed_action is None and bad.error and bad.response.startswith("I would like")
-    assert bad.screenshot_file is None
+    # It names the screen it answered: the initial one, shown again in the next prompt.
+    assert bad.screenshot_file == bad.prompt_images[-1] == ep.meta.initial_screenshot
+    assert ep.steps[1].prompt_images[-1] == ep.meta.initial_screenshot
     next_prompt = json.dumps(policy.prompts[1].messages)
     assert "could not be parsed" in next_prompt
     assert any(isinstance(e, ModelAnswered) and e.error for e in events)
 
 
+@browser
 def test_bounded_consecutive_failures_end_the_episode(env, tmp_path):
     result, _, _, ep = play(env, tmp_path, ["no", "still no", "nope", kimi("computer.wait()")],
                             max_parse_failures=3)
@@ -127,6 +137,7 @@ def test_bounded_consecutive_failures_end_the_episode(env, tmp_path):
     assert len(ep.steps) == 3 and all(s.error for s in ep.steps)
 
 
+@browser
 def test_approve_can_edit_and_veto(env, tmp_path):
     def approve(action, reply):
         if action.type == "type":
@@ -145,6 +156,7 @@ def test_approve_can_edit_and_veto(env, tmp_path):
     assert any(isinstance(e, ActionExecuted) and e.result is None for e in events)
 
 
+@browser
 def test_ctrl_c_ends_cleanly_with_everything_written(env, tmp_path):
     answers = [kimi(f"pyautogui.click({rel(350, 120)})"), KeyboardInterrupt()]
     result, _, _, ep = play(env, tmp_path, answers)
@@ -153,6 +165,7 @@ def test_ctrl_c_ends_cleanly_with_everything_written(env, tmp_path):
     assert ep.meta.outcome.status == "interrupted" and "Ctrl-C" in ep.errors[0]
 
 
+@browser
 def test_budget_truncates_and_still_evaluates(env, tmp_path):
     answers = [kimi(f"pyautogui.click({rel(350, 120)})")] * 5
     result, _, _, ep = play(env, tmp_path, answers, max_steps=2)
@@ -160,6 +173,7 @@ def test_budget_truncates_and_still_evaluates(env, tmp_path):
     assert ep.steps[-1].done
 
 
+@browser
 def test_a_failing_setup_is_an_error_outcome(env, tmp_path):
     class Broken(PageTask):
         def setup(self, env):
@@ -170,3 +184,120 @@ def test_a_failing_setup_is_an_error_outcome(env, tmp_path):
         result = run_episode(env, Broken(), Replay([]), writer, 5)
     assert result.status == "error" and result.error == "RuntimeError: cannot open the page"
     assert read_episode(tmp_path / "b").result is None
+
+
+class Screens:
+    """A small fake world: each action paints the screen with its step number
+    (pixel [0, 0, 0]), so a frame file tells which screen it holds."""
+
+    kind, screen, scale = "desktop", Size(96, 64), 1.0
+
+    def __init__(self):
+        self.n = 0
+
+    def observe(self):
+        img = np.zeros((64, 96, 3), np.uint8)
+        img[0, 0, 0] = self.n
+        return Observation(screenshot=img, screen=self.screen, scale=self.scale, timestamp=0.0)
+
+    def reset(self, *, seed=None, options=None):
+        self.n = 0
+        return self.observe(), {}
+
+    def step(self, action):
+        self.n += 1
+        info = {"result": ActionResult(action, ok=True), "execute_s": 0.0, "capture_s": 0.0}
+        return self.observe(), 0.0, action.type in ("done", "fail"), False, info
+
+
+class ClickTask:
+    id, instruction = "click-task", "Click twice, then finish."
+
+    def setup(self, env):
+        pass
+
+    def evaluate(self, env, actions):
+        return float(len(actions) >= 2)
+
+
+def play_fake(tmp_path, answers, **kw):
+    policy = Replay(answers, prompt_token_ids=kw.pop("prompt_token_ids", None))
+    meta = EpisodeMeta(task_id=ClickTask.id, instruction=ClickTask.instruction, model="replay")
+    with TrajectoryWriter(tmp_path / "ep", meta) as writer:
+        result = run_episode(Screens(), ClickTask(), policy, writer, 10, **kw)
+    return result, policy, read_episode(tmp_path / "ep")
+
+
+def tag(path):
+    return int(np.asarray(Image.open(path))[0, 0, 0])
+
+
+CLICK = kimi("pyautogui.click(x=0.5, y=0.5)")
+FAKE_PLAY = [kimi("pyautogui.click(x=0.1, y=0.1)\npyautogui.click(x=0.2, y=0.2)"), CLICK,
+             "I do not know what to do.", CLICK, kimi("computer.terminate(status='success')")]
+
+
+def test_each_line_names_the_frames_its_prompt_showed_in_order(tmp_path):
+    result, policy, ep = play_fake(tmp_path, FAKE_PLAY, max_images=3)
+    assert (result.status, result.turns, result.steps) == ("done", 5, 5)
+    assert [s.turn for s in ep.steps] == [1, 1, 2, 3, 4, 5]
+    for step in ep.steps:
+        prompt = policy.prompts[step.turn - 1]
+        frames = ep.prompt_frames(step)
+        assert None not in frames and len(frames) == len(prompt.images)
+        assert [tag(f) for f in frames] == [int(img[0, 0, 0]) for img in prompt.images]
+    # Turn 3 saw the first turn's screen, the second's and the current one (after step 3).
+    assert [tag(f) for f in ep.prompt_frames(ep.steps[3])] == [0, 2, 3]
+    assert ep.steps[0].prompt_images == [ep.meta.initial_screenshot]
+    assert ep.steps[2].prompt_images[-1] == ep.steps[1].screenshot_file
+
+
+def test_the_turns_first_line_holds_its_prompt_with_image_references(tmp_path):
+    _, policy, ep = play_fake(tmp_path, FAKE_PLAY, max_images=3)
+    first, second = ep.steps[0], ep.steps[1]
+    assert first.prompt_messages == policy.prompts[0].messages  # what the model got, minus pixels
+    assert first.prompt_messages[0]["role"] == "system" and "## Code" in first.prompt_messages[0]["content"]
+    assert first.prompt_messages[1]["content"] == f"Task: {ClickTask.instruction}"
+    images = [item for m in ep.steps[3].prompt_messages if isinstance(m["content"], list)
+              for item in m["content"] if item["type"] == "image"]
+    assert images == [{"type": "image", "file": f} for f in ep.steps[3].prompt_images]
+    assert second.prompt_messages is None and ep.prompt_messages(second) == first.prompt_messages
+
+
+def test_a_parse_failed_turn_records_its_text_error_and_frame(tmp_path):
+    _, policy, ep = play_fake(tmp_path, FAKE_PLAY)
+    bad = ep.steps[3]
+    assert bad.response == "I do not know what to do." and bad.error.startswith("kimi: ")
+    assert bad.parsed_action is None and bad.prompt_messages == policy.prompts[2].messages
+    # The screen it answered (and the screen after it): the one after step 3.
+    assert bad.screenshot_file == bad.prompt_images[-1] == ep.steps[2].screenshot_file
+    assert tag(ep.frame(bad)) == 3
+
+
+def test_an_answer_whose_parse_raises_anything_is_a_failed_turn(tmp_path, monkeypatch):
+    real = episode_module.parse
+    calls = []
+
+    def buggy(text, dialect, frame):
+        calls.append(text)
+        if len(calls) == 1:
+            Hotkey(keys=("ctrl",) * 9)  # a pydantic ValidationError, as a 9-key hotkey gave
+        return real(text, dialect, frame)
+
+    monkeypatch.setattr(episode_module, "parse", buggy)
+    answers = [kimi("pyautogui.hotkey('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i')"), *FAKE_PLAY[:2], FAKE_PLAY[-1]]
+    result, policy, ep = play_fake(tmp_path, answers)
+    assert result.status == "done" and result.error is None and result.score == 1.0
+    bad = ep.steps[0]
+    assert bad.response == answers[0] and "ValidationError" in bad.error and "\n" not in bad.error
+    assert bad.screenshot_file == ep.meta.initial_screenshot
+    assert "could not be parsed: kimi: ValidationError" in json.dumps(policy.prompts[1].messages)
+
+
+def test_prompt_token_ids_round_trip_on_the_turns_first_line(tmp_path):
+    _, _, ep = play_fake(tmp_path, FAKE_PLAY, prompt_token_ids=[101, 7, 7, 102])
+    firsts = [s for s in ep.steps if s.action_index == 0]
+    assert [s.prompt_token_ids for s in firsts] == [[101, 7, 7, 102]] * 5
+    assert ep.steps[1].action_index == 1 and ep.steps[1].prompt_token_ids is None
+    _, _, without = play_fake(tmp_path / "none", FAKE_PLAY)
+    assert all(s.prompt_token_ids is None for s in without.steps)

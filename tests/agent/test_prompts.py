@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kimicua.agent.prompts import Turn, build_prompt, thought_of
+from kimicua.agent.prompts import Turn, build_prompt, image_files, thought_of
 from kimicua.env.actions import Click, Type
 from kimicua.env.geometry import Frame, Size
 from kimicua.env.observation import Observation
@@ -21,9 +21,10 @@ def obs(tag: int = 99) -> Observation:
     return Observation(screenshot=shot(tag), screen=Size(1920, 1080), scale=1.0, timestamp=0.0)
 
 
-def turns(n: int) -> list[Turn]:
+def turns(n: int, files: bool = False) -> list[Turn]:
     return [Turn(thought=f"thought {i}", actions=(Click(x=96.0 * (i + 1), y=54.0),),
-                 screenshot=shot(i), frame=FRAME) for i in range(n)]
+                 screenshot=shot(i), frame=FRAME, screenshot_file=f"step_{i}.png" if files else None)
+            for i in range(n)]
 
 
 def image_tags(prompt) -> list[int]:
@@ -90,3 +91,21 @@ def test_history_in_the_pyautogui_dialect_is_pixels():
 def test_thought_of():
     assert thought_of("## Thought\nLook left.\n## Action\nx\n## Code\n```python\n```", "kimi") == "Look left."
     assert thought_of("I will click.\n```python\npyautogui.click(1, 2)\n```", "pyautogui") == "I will click."
+
+
+def test_image_items_name_their_frame_files_in_image_order():
+    history = turns(4, files=True)
+    history[3] = Turn(thought="no screenshot kept", actions=(), screenshot=None, frame=FRAME,
+                      screenshot_file="step_3.png")
+    p = build_prompt("kimi", "t", history, obs(), max_images=3, screenshot_file="step_9.png")
+    # Turn 3 has no screenshot, so only turn 2 brings one: its file, then the current one.
+    assert image_tags(p) == [2, 99] and image_files(p) == ["step_2.png", "step_9.png"]
+    assert p.messages[-1]["content"][0] == {"type": "image", "file": "step_9.png"}
+    assert p.messages[2]["content"] == [{"type": "image", "file": "step_2.png"}]
+
+
+def test_without_files_image_items_are_bare():
+    p = build_prompt("kimi", "t", turns(2), obs())
+    assert image_files(p) == [None, None, None]
+    assert all(item == {"type": "image"} for m in p.messages if isinstance(m["content"], list)
+               for item in m["content"] if item["type"] == "image")
