@@ -1,16 +1,20 @@
 """Kimi-VL configuration: frozen dataclasses read from the official config.json.
 
-Presets: `kimi-vl-a3b` (the published numbers) and `tiny` (for tests). Every number that the
-checkpoint's config.json carries is read from it by `KimiVLConfig.from_json`; the LayerNorm /
-kv_a_layernorm epsilons are not in the file and are fixed here (see docs/kimi-vl.md).
+Presets: `kimi-vl-a3b-instruct` (alias `kimi-vl-a3b`), the published config.json shipped as
+data in presets/, and `tiny` (for tests); the dataclass defaults are the published numbers too.
+Every number that the checkpoint's config.json carries is read from it by
+`KimiVLConfig.from_json`, each checked for type and range; the LayerNorm / kv_a_layernorm
+epsilons are not in the file and are fixed here (see docs/kimi-vl.md).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kimicua.model.files import CheckpointError, read_json, take
 
 
 @dataclass(frozen=True)
@@ -86,59 +90,78 @@ class KimiVLConfig:
 
     @classmethod
     def preset(cls, name: str) -> KimiVLConfig:
-        """A named preset: `kimi-vl-a3b` or `tiny`."""
-        if name not in PRESETS:
-            raise KeyError(f"unknown preset {name!r}; known: {sorted(PRESETS)}")
-        return PRESETS[name]
+        """A named preset (see ``preset_names``): the published Kimi-VL-A3B-Instruct config.json,
+        shipped as data in kimicua/model/presets, or `tiny` (for tests)."""
+        name = ALIASES.get(name, name)
+        if name == "tiny":
+            return TINY
+        if name not in PRESET_FILES:
+            raise ValueError(f"unknown preset {name!r}; known: {', '.join(preset_names())}")
+        return _published(name)
 
     @classmethod
     def from_json(cls, path: str | Path) -> KimiVLConfig:
-        """Read an official Kimi-VL config.json."""
+        """Read an official Kimi-VL config.json; CheckpointError (one line, naming the file) when
+        it is missing, not JSON, or lacks or mistypes a field."""
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
-        return cls.from_dict(json.loads(path.read_text()))
+        data = read_json(path)
+        try:
+            return cls.from_dict(data)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: not a usable Kimi-VL config: {e}") from None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> KimiVLConfig:
-        v, t = d["vision_config"], d["text_config"]
-        _check_supported(t)
+        """The config of an official config.json's dict; ValueError naming the first field that is
+        missing, of the wrong type, out of range or of a variant this implementation lacks."""
+        v = take(d, "vision_config", dict)
+        t = take(d, "text_config", dict)
+
+        def vis(key: str, kind: type = int, minimum: float | None = 1, **kw) -> Any:
+            return take(v, key, kind, "vision_config", minimum=minimum, **kw)
+
+        def txt(key: str, kind: type = int, minimum: float | None = 1) -> Any:
+            return take(t, key, kind, "text_config", minimum=minimum)
+
         vision = VisionConfig(
-            patch_size=v["patch_size"],
-            hidden_size=v["hidden_size"],
-            num_layers=v["num_hidden_layers"],
-            num_heads=v["num_attention_heads"],
-            intermediate_size=v["intermediate_size"],
-            pos_emb_height=v["init_pos_emb_height"],
-            pos_emb_width=v["init_pos_emb_width"],
-            merge_kernel=tuple(v["merge_kernel_size"]),
+            patch_size=vis("patch_size"),
+            hidden_size=vis("hidden_size"),
+            num_layers=vis("num_hidden_layers"),
+            num_heads=vis("num_attention_heads"),
+            intermediate_size=vis("intermediate_size"),
+            pos_emb_height=vis("init_pos_emb_height"),
+            pos_emb_width=vis("init_pos_emb_width"),
+            merge_kernel=vis("merge_kernel_size", length=2),
         )
         text = TextConfig(
-            vocab_size=t["vocab_size"],
-            hidden_size=t["hidden_size"],
-            intermediate_size=t["intermediate_size"],
-            moe_intermediate_size=t["moe_intermediate_size"],
-            num_layers=t["num_hidden_layers"],
-            num_heads=t["num_attention_heads"],
-            n_shared_experts=t["n_shared_experts"],
-            n_routed_experts=t["n_routed_experts"],
-            num_experts_per_tok=t["num_experts_per_tok"],
-            routed_scaling_factor=t["routed_scaling_factor"],
-            first_k_dense_replace=t["first_k_dense_replace"],
-            moe_layer_freq=t["moe_layer_freq"],
-            norm_topk_prob=t["norm_topk_prob"],
-            kv_lora_rank=t["kv_lora_rank"],
-            qk_nope_head_dim=t["qk_nope_head_dim"],
-            qk_rope_head_dim=t["qk_rope_head_dim"],
-            v_head_dim=t["v_head_dim"],
-            rms_norm_eps=t["rms_norm_eps"],
-            rope_theta=t["rope_theta"],
-            max_position_embeddings=t["max_position_embeddings"],
-            bos_token_id=t["bos_token_id"],
-            eos_token_id=t["eos_token_id"],
-            pad_token_id=t["pad_token_id"],
+            vocab_size=txt("vocab_size"),
+            hidden_size=txt("hidden_size"),
+            intermediate_size=txt("intermediate_size"),
+            moe_intermediate_size=txt("moe_intermediate_size"),
+            num_layers=txt("num_hidden_layers"),
+            num_heads=txt("num_attention_heads"),
+            n_shared_experts=txt("n_shared_experts", minimum=0),
+            n_routed_experts=txt("n_routed_experts"),
+            num_experts_per_tok=txt("num_experts_per_tok"),
+            routed_scaling_factor=txt("routed_scaling_factor", float, 0),
+            first_k_dense_replace=txt("first_k_dense_replace", minimum=0),
+            moe_layer_freq=txt("moe_layer_freq"),
+            norm_topk_prob=txt("norm_topk_prob", bool, None),
+            kv_lora_rank=txt("kv_lora_rank"),
+            qk_nope_head_dim=txt("qk_nope_head_dim"),
+            qk_rope_head_dim=txt("qk_rope_head_dim"),
+            v_head_dim=txt("v_head_dim"),
+            rms_norm_eps=txt("rms_norm_eps", float, 0),
+            rope_theta=txt("rope_theta", float, 1),
+            max_position_embeddings=txt("max_position_embeddings"),
+            bos_token_id=txt("bos_token_id", minimum=0),
+            eos_token_id=txt("eos_token_id", minimum=0),
+            pad_token_id=txt("pad_token_id", minimum=0),
         )
-        return cls(vision, text, d["media_placeholder_token_id"])
+        _check_supported(t, text)
+        cfg = cls(vision, text, take(d, "media_placeholder_token_id", int, minimum=0))
+        _check_consistent(cfg)
+        return cfg
 
     def to_dict(self) -> dict[str, Any]:
         """The official config.json schema (same keys as the published file)."""
@@ -215,7 +238,7 @@ class KimiVLConfig:
         }
 
 
-def _check_supported(t: dict[str, Any]) -> None:
+def _check_supported(t: dict[str, Any], text: TextConfig) -> None:
     """Fail loudly on variants of the DeepSeek-V3 family this implementation does not cover."""
     want = {
         "q_lora_rank": None,
@@ -231,8 +254,26 @@ def _check_supported(t: dict[str, Any]) -> None:
     for key, value in want.items():
         if key in t and t[key] != value:
             raise ValueError(f"unsupported text_config.{key}={t[key]!r} (supported: {value!r})")
-    if t["num_key_value_heads"] != t["num_attention_heads"]:
+    if t.get("num_key_value_heads", text.num_heads) != text.num_heads:
         raise ValueError("unsupported: num_key_value_heads != num_attention_heads")
+
+
+def _check_consistent(cfg: KimiVLConfig) -> None:
+    """Numbers that the model could not be built or run with, caught before it is built."""
+    v, t = cfg.vision, cfg.text
+    if v.hidden_size % v.num_heads or v.head_dim % 4:
+        raise ValueError(f"vision_config: hidden_size {v.hidden_size} / {v.num_heads} heads "
+                         "must give a head size divisible by 4 (2D RoPE)")
+    if t.qk_rope_head_dim % 2:
+        raise ValueError(f"text_config.qk_rope_head_dim is {t.qk_rope_head_dim}, expected an even number")
+    if t.num_experts_per_tok > t.n_routed_experts:
+        raise ValueError(f"text_config.num_experts_per_tok {t.num_experts_per_tok} exceeds "
+                         f"n_routed_experts {t.n_routed_experts}")
+    ids = {"text_config.bos_token_id": t.bos_token_id, "text_config.eos_token_id": t.eos_token_id,
+           "text_config.pad_token_id": t.pad_token_id, "media_placeholder_token_id": cfg.media_placeholder_token_id}
+    for name, value in ids.items():
+        if value >= t.vocab_size:
+            raise ValueError(f"{name} {value} is outside the vocabulary (vocab_size {t.vocab_size})")
 
 
 # Tiny: patch 14 and 2x2 merge kept; head_dim divisible by 4 for the 2D RoPE. The tiny
@@ -252,4 +293,16 @@ TINY = KimiVLConfig(
     media_placeholder_token_id=789,
 )
 
-PRESETS: dict[str, KimiVLConfig] = {"kimi-vl-a3b": KimiVLConfig(), "tiny": TINY}
+PRESET_DIR = Path(__file__).with_name("presets")
+PRESET_FILES = {"kimi-vl-a3b-instruct": "kimi-vl-a3b-instruct.json"}  # published config.json files
+ALIASES = {"kimi-vl-a3b": "kimi-vl-a3b-instruct"}
+
+
+def preset_names() -> list[str]:
+    """Every name ``KimiVLConfig.preset`` accepts."""
+    return sorted([*PRESET_FILES, *ALIASES, "tiny"])
+
+
+@functools.cache
+def _published(name: str) -> KimiVLConfig:
+    return KimiVLConfig.from_json(PRESET_DIR / PRESET_FILES[name])

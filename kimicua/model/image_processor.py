@@ -10,6 +10,7 @@ import functools
 import json
 import math
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
+from kimicua.model.files import CheckpointError, one_line, read_json, take
 
 CONFIG_FILE = "preprocessor_config.json"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # the processor code's defaults
@@ -38,10 +41,11 @@ class ImageProcessorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ImageProcessorConfig:
-        known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
-        for key in ("merge_kernel_size", "image_mean", "image_std"):
-            if key in known:
-                known[key] = tuple(known[key])
+        """The fields present in d, each checked (ValueError naming the field); defaults for the rest."""
+        shapes = {"in_token_limit": (int, 1, None), "patch_size": (int, 1, None),
+                  "merge_kernel_size": (int, 1, 2), "pad_input": (bool, None, None),
+                  "image_mean": (float, None, 3), "image_std": (float, 1e-6, 3)}
+        known = {key: take(d, key, kind, minimum=low, length=n) for key, (kind, low, n) in shapes.items() if key in d}
         return cls(**known)
 
 
@@ -100,13 +104,11 @@ class KimiImageProcessor:
         """Read `preprocessor_config.json` from a checkpoint dir (or the file itself)."""
         path = Path(path)
         file = path if path.is_file() else path / CONFIG_FILE
+        data = read_json(file)
         try:
-            data = json.loads(file.read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"image processor config not found: {file}") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"corrupt image processor config {file}: {e.msg}") from None
-        return cls(ImageProcessorConfig.from_dict(data))
+            return cls(ImageProcessorConfig.from_dict(data))
+        except ValueError as e:
+            raise CheckpointError(f"{file}: not a usable image processor config: {e}") from None
 
     def plan(self, width: int, height: int) -> ImageGeometry:
         """The geometry the rule gives an image of this size; ValueError if it cannot be used."""
@@ -181,6 +183,28 @@ class KimiImageProcessor:
 
         _parallel(run, n)
         return torch.from_numpy(out.reshape(gh * gw, 3, p, p))
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """An image file as RGB; ValueError (one line, naming the file) when it is missing, not an
+    image, truncated, or so large that Pillow flags it as a decompression bomb."""
+    from PIL import UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # past MAX_IMAGE_PIXELS Pillow only warns (an error past twice that): refuse both
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return im.convert("RGB")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such image file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ValueError(f"{path}: image too large to decode ({e})") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file Pillow can read") from None
+    except OSError as e:  # a truncated file, a directory, no permission
+        raise ValueError(f"{path}: cannot read the image ({e.strerror or one_line(e)})") from None
 
 
 def _as_rgb_array(image) -> np.ndarray:

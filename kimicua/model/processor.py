@@ -9,8 +9,9 @@ import torch
 from PIL import Image
 
 from kimicua.model.chat import chat_segments, count_images
+from kimicua.model.files import CheckpointError
 from kimicua.model.image_processor import KimiImageProcessor
-from kimicua.model.tokenizer import KimiTokenizer
+from kimicua.model.tokenizer import CONFIG_FILE, SPECIAL_OFFSETS, KimiTokenizer
 
 
 class KimiVLProcessor:
@@ -22,8 +23,26 @@ class KimiVLProcessor:
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> KimiVLProcessor:
-        """Load tiktoken.model, tokenizer_config.json and preprocessor_config.json from a dir."""
-        return cls(KimiTokenizer.from_pretrained(path), KimiImageProcessor.from_pretrained(path))
+        """Load tiktoken.model, tokenizer_config.json and preprocessor_config.json from a dir;
+        CheckpointError (one line, naming the file) when one is missing or unusable."""
+        path = Path(path)
+        tokenizer = KimiTokenizer.from_pretrained(path)
+        lacking = [name for name in SPECIAL_OFFSETS if name not in tokenizer.special_ids]
+        if lacking:
+            raise CheckpointError(f"{path / CONFIG_FILE}: added_tokens_decoder lacks {', '.join(lacking)} "
+                                  "(special tokens the chat template needs)")
+        return cls(tokenizer, KimiImageProcessor.from_pretrained(path))
+
+    def check_model(self, config, where: str | Path) -> None:
+        """CheckpointError unless the model config (a KimiVLConfig) fits this tokenizer: the
+        image placeholder is the tokenizer's <|media_pad|> and every token id is in the vocabulary."""
+        tok = self.tokenizer
+        if config.media_placeholder_token_id != tok.media_pad_id:
+            raise CheckpointError(f"{where}: media_placeholder_token_id {config.media_placeholder_token_id} is not "
+                                  f"the tokenizer's <|media_pad|> ({tok.media_pad_id})")
+        if config.text.vocab_size < tok.vocab_size:
+            raise CheckpointError(f"{where}: vocab_size {config.text.vocab_size} is smaller than the "
+                                  f"tokenizer's {tok.vocab_size} tokens")
 
     @property
     def stop_token_ids(self) -> tuple[int, int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import regex
 import tiktoken
 
+from kimicua.model.files import CheckpointError, read_json
+
 # The Han-aware pre-tokenizer split (docs/kimi-vl.md section 7), verbatim. tiktoken's
 # fancy-regex engine accepts the `&&` class intersections; the `regex` module needs V1 for them.
 PAT_STR = "|".join(
@@ -51,12 +53,15 @@ SPECIAL_OFFSETS = {
 
 
 def load_ranks(path: str | Path) -> dict[bytes, int]:
-    """Read a tiktoken ranks file (`<base64 token> <rank>` per line); ranks must be 0..n-1."""
+    """Read a tiktoken ranks file (`<base64 token> <rank>` per line); ranks must be 0..n-1 and
+    cover all 256 single bytes (tiktoken's encoder aborts the process on a byte it lacks)."""
     path = Path(path)
     try:
         lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file (the tokenizer's ranks)") from None
     except OSError as e:
-        raise FileNotFoundError(f"cannot read tokenizer ranks file {path}: {e.strerror}") from None
+        raise CheckpointError(f"{path}: cannot read it ({e.strerror or type(e).__name__})") from None
     ranks: dict[bytes, int] = {}
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -65,13 +70,33 @@ def load_ranks(path: str | Path) -> dict[bytes, int]:
             token, rank = line.split()
             ranks[base64.b64decode(token, validate=True)] = int(rank)
         except (ValueError, binascii.Error):
-            raise ValueError(
-                f"corrupt tokenizer ranks file {path}: line {lineno} is not '<base64 token> <rank>'"
+            raise CheckpointError(
+                f"{path}: corrupt tokenizer ranks file: line {lineno} is not '<base64 token> <rank>'"
             ) from None
+    if not ranks:
+        raise CheckpointError(f"{path}: empty tokenizer ranks file")
     values = set(ranks.values())
-    if not ranks or len(values) != len(ranks) or min(values) != 0 or max(values) != len(ranks) - 1:
-        raise ValueError(f"corrupt tokenizer ranks file {path}: ranks are not unique 0..n-1")
+    if len(values) != len(ranks) or min(values) != 0 or max(values) != len(ranks) - 1:
+        raise CheckpointError(f"{path}: corrupt tokenizer ranks file: ranks are not unique 0..n-1")
+    lacking = [b for b in range(256) if bytes([b]) not in ranks]
+    if lacking:
+        raise CheckpointError(f"{path}: corrupt tokenizer ranks file: {len(lacking)} of the 256 single bytes "
+                              f"have no rank (first: 0x{lacking[0]:02x})")
     return ranks
+
+
+def read_added_tokens(path: Path) -> dict | None:
+    """tokenizer_config.json's added_tokens_decoder ({id: {"content": name}}), checked; None
+    when the file is absent."""
+    if not path.is_file():
+        return None
+    decoder = read_json(path).get("added_tokens_decoder", {})
+    if not isinstance(decoder, dict):
+        raise CheckpointError(f"{path}: added_tokens_decoder is not an object")
+    for key, entry in decoder.items():
+        if not key.isdigit() or not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
+            raise CheckpointError(f"{path}: added_tokens_decoder entry {key!r} is not id -> {{\"content\": name}}")
+    return decoder
 
 
 def special_names(n_base: int, added_tokens_decoder: dict | None) -> dict[str, int]:
@@ -107,10 +132,12 @@ class KimiTokenizer:
         """Load `tiktoken.model` (+ `tokenizer_config.json` for the special names) from a dir."""
         path = Path(path)
         ranks = load_ranks(path / RANKS_FILE)
-        decoder = None
-        if (path / CONFIG_FILE).is_file():
-            decoder = json.loads((path / CONFIG_FILE).read_text()).get("added_tokens_decoder", {})
-        return cls(ranks, special_names(len(ranks), decoder), name=path.name or "kimi")
+        decoder = read_added_tokens(path / CONFIG_FILE)
+        try:
+            specials = special_names(len(ranks), decoder)
+        except ValueError as e:
+            raise CheckpointError(f"{path / CONFIG_FILE}: {e}") from None
+        return cls(ranks, specials, name=path.name or "kimi")
 
     def encode(self, text: str, allow_special: bool = True) -> list[int]:
         """Token ids of text; with allow_special false, special names are encoded as plain text."""

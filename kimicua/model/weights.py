@@ -16,16 +16,14 @@ from pathlib import Path
 import torch
 
 from kimicua.model.config import KimiVLConfig
+from kimicua.model.files import CheckpointError, one_line, read_json, resolve
 from kimicua.model.kimi_vl import KimiVL
+
+__all__ = ["CheckpointError", "load_checkpoint", "load_pretrained", "resolve", "save_pretrained", "shard_files"]
 
 INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 INV_FREQ = re.compile(r"^language_model\.model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be found, downloaded, or does not match the model."""
 
 
 @dataclass(frozen=True)
@@ -81,64 +79,65 @@ def default_dtype(device: str | torch.device) -> torch.dtype:
     return torch.bfloat16 if "amx_bf16" in flags else torch.float32
 
 
-def resolve(path_or_id: str | Path) -> Path:
-    """A local checkpoint directory, downloading a hub id with huggingface_hub if not local."""
-    path = Path(path_or_id)
-    if path.is_dir():
-        return path
-    if not path.exists() and HUB_ID.match(str(path_or_id)) and not str(path_or_id).startswith((".", "/")):
-        from huggingface_hub import snapshot_download
-
-        try:
-            return Path(snapshot_download(str(path_or_id), allow_patterns=["*.json", "*.safetensors", "*.model"]))
-        except Exception as e:  # noqa: BLE001 - any hub failure becomes one clear line
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(
-                f"could not download {path_or_id} from the Hugging Face hub (and no such local directory): {reason}"
-            ) from None
-    raise FileNotFoundError(f"checkpoint directory not found: {path}")
-
-
-def shard_files(ckpt: Path) -> list[Path]:
-    """The safetensors files of a checkpoint dir, every one checked to exist."""
-    if (ckpt / INDEX).is_file():
-        names = sorted(set(json.loads((ckpt / INDEX).read_text())["weight_map"].values()))
-        files = [ckpt / n for n in names]
+def shard_files(ckpt: Path) -> dict[Path, set[str]]:
+    """Each safetensors file of a checkpoint dir -> the tensor names its index puts there (an
+    empty set for a lone model.safetensors); every file checked to exist."""
+    index = ckpt / INDEX
+    if index.is_file():
+        weight_map = read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise CheckpointError(f"{index}: no weight_map object of tensor name -> shard file")
+        shards: dict[Path, set[str]] = {}
+        for name, file in weight_map.items():
+            if not isinstance(file, str) or not file or Path(file).name != file:
+                raise CheckpointError(f"{index}: tensor {name} maps to {file!r}, not a file name in {ckpt}")
+            shards.setdefault(ckpt / file, set()).add(name)
     elif (ckpt / SINGLE).is_file():
-        files = [ckpt / SINGLE]
+        shards = {ckpt / SINGLE: set()}
     else:
-        raise FileNotFoundError(f"no {INDEX} or {SINGLE} in checkpoint directory {ckpt}")
-    for f in files:
+        raise CheckpointError(f"{ckpt}: no {INDEX} or {SINGLE} in this checkpoint directory")
+    for f in shards:
         if not f.is_file():
-            raise FileNotFoundError(f"checkpoint shard missing: {f}")
-    return files
+            raise CheckpointError(f"{f}: no such shard file (named in {INDEX})")
+    return shards
 
 
 def load_state(model: KimiVL, ckpt: Path) -> None:
     """Copy every checkpoint tensor into the (already allocated) model, one shard at a time."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     slots = dict(layout(model))
     params = dict(model.named_parameters())
     seen: set[str] = set()
     with torch.no_grad():
-        for f in shard_files(ckpt):
-            with safe_open(str(f), framework="pt", device="cpu") as sf:
-                for name in sf.keys():
-                    if INV_FREQ.match(name):
-                        continue  # recomputed from rope_theta; newer savers omit it
-                    if name not in slots:
-                        raise CheckpointError(f"unexpected tensor {name} in {f}")
-                    slot = slots[name]
-                    dst = params[slot.param][slot.index]
-                    src = sf.get_tensor(name)
-                    if tuple(src.shape) != tuple(dst.shape):
-                        raise CheckpointError(f"{name}: checkpoint shape {list(src.shape)} != model {list(dst.shape)}")
-                    dst.copy_(src)
-                    seen.add(name)
+        for f, indexed in shard_files(ckpt).items():
+            try:
+                with safe_open(str(f), framework="pt", device="cpu") as sf:
+                    names = set(sf.keys())
+                    absent = sorted(indexed - names)
+                    if absent:
+                        raise CheckpointError(f"{ckpt / INDEX}: puts {absent[0]} in {f.name}, which does not hold it"
+                                              + (f" ({len(absent)} such tensors)" if len(absent) > 1 else ""))
+                    for name in sorted(names):
+                        if INV_FREQ.match(name):
+                            continue  # recomputed from rope_theta; newer savers omit it
+                        if name not in slots:
+                            raise CheckpointError(f"{f}: unexpected tensor {name} (not part of this Kimi-VL)")
+                        slot = slots[name]
+                        dst = params[slot.param][slot.index]
+                        src = sf.get_tensor(name)
+                        if tuple(src.shape) != tuple(dst.shape):
+                            raise CheckpointError(f"{f}: {name} has shape {list(src.shape)}, "
+                                                  f"config.json gives {list(dst.shape)}")
+                        dst.copy_(src)
+                        seen.add(name)
+            except SafetensorError as e:
+                raise CheckpointError(f"{f}: not a readable safetensors file ({one_line(e)})") from None
+            except OSError as e:
+                raise CheckpointError(f"{f}: cannot read it ({e.strerror or type(e).__name__})") from None
     missing = [n for n in slots if n not in seen]
     if missing:
-        raise CheckpointError(f"{len(missing)} tensors missing from {ckpt}, e.g. {', '.join(missing[:3])}")
+        raise CheckpointError(f"{ckpt}: {len(missing)} tensors missing from the shards, e.g. {', '.join(missing[:3])}")
 
 
 def load_pretrained(path_or_id, dtype=None, device="cpu", device_map=None, max_memory=None) -> KimiVL:
@@ -149,7 +148,7 @@ def load_pretrained(path_or_id, dtype=None, device="cpu", device_map=None, max_m
     """
     ckpt = resolve(path_or_id)
     cfg = KimiVLConfig.from_json(ckpt / "config.json")
-    shard_files(ckpt)  # fail on a missing shard before allocating anything
+    shard_files(ckpt)  # fail on a bad index or a missing shard before allocating anything
     target = "cpu" if device_map is not None else device
     dtype = dtype or default_dtype("cuda" if device_map is not None and torch.cuda.is_available() else device)
     with torch.device("meta"):
@@ -160,6 +159,21 @@ def load_pretrained(path_or_id, dtype=None, device="cpu", device_map=None, max_m
     if device_map is not None:
         model = dispatch(model, device_map, max_memory)
     return model
+
+
+def load_checkpoint(path_or_id, dtype=None, device="cpu", device_map=None):
+    """(model, processor, directory) of a checkpoint dir or hub id, checked against each other.
+
+    The processor's small files are read first, so a bad tokenizer or preprocessor file fails
+    before gigabytes of weights are read. Every bad file is a one-line CheckpointError.
+    """
+    from kimicua.model.processor import KimiVLProcessor
+
+    ckpt = resolve(path_or_id)
+    processor = KimiVLProcessor.from_pretrained(ckpt)
+    processor.check_model(KimiVLConfig.from_json(ckpt / "config.json"), ckpt / "config.json")
+    model = load_pretrained(ckpt, dtype=dtype, device=device, device_map=device_map)
+    return model, processor, ckpt
 
 
 def dispatch(model: KimiVL, device_map, max_memory=None) -> KimiVL:

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from kimicua.model import image_processor as ip
+from kimicua.model.files import CheckpointError
 from kimicua.model.image_processor import (
     CLIP_MEAN,
     CLIP_STD,
@@ -145,8 +146,25 @@ def test_written_config_has_the_published_keys(tmp_path):
         "num_pooled_tokens": 1024, "pad_input": True, "patch_size": 14,
         "processor_class": "KimiVLProcessor",
     }
-    with pytest.raises(FileNotFoundError, match="preprocessor_config.json"):
+    with pytest.raises(CheckpointError, match="missing/preprocessor_config.json: no such file"):
         KimiImageProcessor.from_pretrained(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("patch_size", "14", 'patch_size is "14", expected an integer'),
+    ("pad_input", 1, "pad_input is 1, expected true or false"),
+    ("merge_kernel_size", [2], "merge_kernel_size is list, expected a list of 2 numbers"),
+    ("image_std", [0.5, 0, 0.5], "image_std[1] is 0.0, expected at least 1e-06"),
+    ("in_token_limit", 0, "in_token_limit is 0, expected at least 1"),
+])
+def test_mistyped_config_fields_are_named(tmp_path, field, value, problem):
+    file = write_preprocessor_config(tmp_path)
+    data = json.loads(file.read_text())
+    data[field] = value
+    file.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError) as err:
+        KimiImageProcessor.from_pretrained(tmp_path)
+    assert str(err.value) == f"{file}: not a usable image processor config: {problem}"
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1013, 2411), (2400, 700), (3000, 1001), (640, 2600)])

@@ -10,11 +10,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from kimicua.model import KimiVL, KimiVLProcessor
+from kimicua.model.config import PRESET_DIR
 from kimicua.model.engine import generate
 from kimicua.model.tiny import write_tiny_checkpoint
 from kimicua.tools.cli import app
 
-REAL = Path("/work/shared/kimi-vl-a3b-instruct/config.json")
+PUBLISHED = PRESET_DIR / "kimi-vl-a3b-instruct.json"  # the published config.json, shipped as a preset
 runner = CliRunner()
 
 
@@ -33,9 +34,8 @@ def image(tmp_path_factory) -> Path:
 
 def test_tiny_checkpoint_layout(tiny):
     cfg = json.loads((tiny / "config.json").read_text())
-    if REAL.is_file():
-        real = json.loads(REAL.read_text())
-        assert cfg.keys() == real.keys() and cfg["text_config"].keys() == real["text_config"].keys()
+    real = json.loads(PUBLISHED.read_text())
+    assert cfg.keys() == real.keys() and cfg["text_config"].keys() == real["text_config"].keys()
     assert cfg["vision_config"]["patch_size"] == 14 and cfg["vision_config"]["merge_kernel_size"] == [2, 2]
     proc = KimiVLProcessor.from_pretrained(tiny)
     assert cfg["media_placeholder_token_id"] == proc.tokenizer.media_pad_id
@@ -69,16 +69,27 @@ def test_tiny_greedy_generation_is_deterministic(tiny, image):
 
 
 def test_cli_inspect_json_lists_every_tensor():
-    if not REAL.is_file():
-        pytest.skip("real config.json not available")
-    res = runner.invoke(app, ["model", "inspect", "--config", str(REAL), "--json"])
+    res = runner.invoke(app, ["model", "inspect", "--preset", "kimi-vl-a3b-instruct", "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert len(rows) == 5679
     by_name = {r["name"]: r["shape"] for r in rows}
     assert by_name["language_model.model.layers.1.self_attn.kv_b_proj.weight"] == [4096, 512]
-    table = runner.invoke(app, ["model", "inspect", "--config", str(REAL)])
+    table = runner.invoke(app, ["model", "inspect", "--config", str(PUBLISHED)])
     assert table.exit_code == 0 and "5679 tensors" in table.stdout and "16.408B" in table.stdout
+    tiny = runner.invoke(app, ["model", "inspect", "--preset", "tiny", "--json"])
+    assert tiny.exit_code == 0 and len(json.loads(tiny.stdout)) < len(rows)
+
+
+@pytest.mark.parametrize("args, problem", [
+    ([], "give either --config FILE or --preset NAME (kimi-vl-a3b, kimi-vl-a3b-instruct, tiny), not neither"),
+    (["--config", str(PUBLISHED), "--preset", "tiny"], "give either --config FILE or --preset NAME"),
+    (["--preset", "kimi-vl-b"], "unknown preset 'kimi-vl-b'; known: kimi-vl-a3b, kimi-vl-a3b-instruct, tiny"),
+])
+def test_cli_inspect_needs_exactly_one_config(args, problem):
+    res = runner.invoke(app, ["model", "inspect", *args])
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and res.output.startswith(f"error: {problem}")
 
 
 def test_cli_tiny_and_generate(tmp_path, image):
@@ -127,4 +138,4 @@ def test_cli_inspect_bad_config_exit_2(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     res = runner.invoke(app, ["model", "inspect", "--config", str(bad)])
-    assert res.exit_code == 2 and "not a Kimi-VL config" in res.output
+    assert res.exit_code == 2 and res.output == f"error: {bad}: not a usable Kimi-VL config: vision_config is missing\n"

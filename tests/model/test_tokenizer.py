@@ -10,6 +10,7 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kimicua.model.files import CheckpointError
 from kimicua.model.tokenizer import (
     N_SPECIAL,
     PAT_STR,
@@ -121,15 +122,39 @@ def test_config_names_win_and_missing_config_uses_known_names(tiny, tmp_path):
 
 
 def test_missing_or_corrupt_ranks_file_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "tiktoken.model")):
+    ranks = tmp_path / "tiktoken.model"
+    with pytest.raises(CheckpointError, match=f"{ranks}: no such file"):
         KimiTokenizer.from_pretrained(tmp_path)
-    (tmp_path / "tiktoken.model").write_text("IQ== 0\nnot-base64!! 1\n")
-    with pytest.raises(ValueError, match=r"tiktoken.model: line 2") as err:
+    ranks.write_text("IQ== 0\nnot-base64!! 1\n")
+    with pytest.raises(CheckpointError, match=r"tiktoken.model: .*line 2 is not") as err:
         KimiTokenizer.from_pretrained(tmp_path)
     assert "\n" not in str(err.value)
-    (tmp_path / "tiktoken.model").write_text("IQ== 0\nIg== 5\n")
-    with pytest.raises(ValueError, match="not unique 0..n-1"):
+    ranks.write_text("IQ== 0\nIg== 5\n")
+    with pytest.raises(CheckpointError, match="not unique 0..n-1"):
         KimiTokenizer.from_pretrained(tmp_path)
+    ranks.write_text("")
+    with pytest.raises(CheckpointError, match=f"{ranks}: empty"):
+        KimiTokenizer.from_pretrained(tmp_path)
+    # well formed, but without the byte b"B": tiktoken would abort the process on an encode
+    # of "B", so the loader refuses the file
+    lines = [f"{base64.b64encode(bytes([b])).decode()} {i}" for i, b in enumerate(b for b in range(256) if b != 66)]
+    ranks.write_text("\n".join(lines))
+    with pytest.raises(CheckpointError, match=r"1 of the 256 single bytes have no rank \(first: 0x42\)"):
+        KimiTokenizer.from_pretrained(tmp_path)
+
+
+def test_corrupt_tokenizer_config_names_the_file(tiny, tmp_path):
+    out, _, _ = tiny
+    (tmp_path / "tiktoken.model").write_bytes((out / "tiktoken.model").read_bytes())
+    config = tmp_path / "tokenizer_config.json"
+    for text, problem in [("{not json", "not valid JSON"), ("[1, 2]", "expected a JSON object"),
+                          ('{"added_tokens_decoder": []}', "added_tokens_decoder is not an object"),
+                          ('{"added_tokens_decoder": {"x": {"content": "a"}}}', "entry 'x' is not id"),
+                          ('{"added_tokens_decoder": {"5": "a"}}', "entry '5' is not id")]:
+        config.write_text(text)
+        with pytest.raises(CheckpointError) as err:
+            KimiTokenizer.from_pretrained(tmp_path)
+        assert str(err.value).startswith(f"{config}: ") and problem in str(err.value), text
 
 
 def test_real_sized_vocab_puts_specials_at_the_published_ids(tmp_path):

@@ -6,6 +6,10 @@
 - ``tiny``: a tiny random Kimi-VL, written once under $KIMICUA_CACHE (default
   ~/.cache/kimicua)/tiny; its actions are random, for wiring checks only;
 - a checkpoint directory, or a hub id ``owner/name``: Kimi-VL in process (LocalPolicy).
+
+A name that can only be a path (it starts with ``/``, ``.`` or ``~``, or holds more than one
+``/``) and is not a directory is reported as such, never looked up on the hub. A checkpoint
+that fails to load raises the model package's CheckpointError (a ValueError, one line).
 """
 
 from __future__ import annotations
@@ -77,11 +81,22 @@ def make_policy(model: str, /, **options: Any) -> Policy:
         policy = _build(LocalPolicy, "tiny", tiny_checkpoint(), options)
         policy.name, policy.notice = "tiny", TINY_NOTICE
         return policy
-    if text and Path(text).expanduser().is_dir():
-        return _build(LocalPolicy, "local", Path(text).expanduser(), options)
-    if _HUB_ID.match(text):
-        return _build(LocalPolicy, "local", text, options)
+    path = Path(text).expanduser()
+    if text and "://" not in text:
+        if path.is_dir():
+            return _build(LocalPolicy, "local", path, options)
+        if is_path_only(text):
+            problem = "not a checkpoint directory (a file)" if path.exists() else "no such checkpoint directory"
+            raise ValueError(f"{path}: {problem} (--model {text!r} is a path, not a hub id owner/name)")
+        if _HUB_ID.match(text):
+            return _build(LocalPolicy, "local", text, options)
     raise ValueError(f"unknown model {text!r}: expected {MODEL_FORMS}")
+
+
+def is_path_only(text: str) -> bool:
+    """Whether a --model can only be a local path: it starts with '/', '.' or '~', or holds
+    more than one '/' (the same rule as kimicua.model.files.is_path_only)."""
+    return text.startswith(("/", ".", "~")) or text.count("/") > 1
 
 
 def _build(cls: type, kind: str, first: Any, options: dict[str, Any]) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kimicua.agent.backends.errors import BackendError
 from kimicua.agent.policy import Prompt, Reply
 from kimicua.env.geometry import Size
 
@@ -35,6 +34,9 @@ def _torch_dtype(dtype):
 class LocalPolicy:
     """Kimi-VL loaded from ``checkpoint`` (a directory or a hub id), greedy by default.
 
+    A checkpoint that cannot be found, downloaded or read raises the model package's
+    CheckpointError, a ValueError whose one-line message names the file or hub id.
+
     With ``temperature > 0`` and a ``seed``, call i samples with ``seed + i``: an episode
     replays exactly, yet successive steps do not reuse one random stream.
     """
@@ -52,19 +54,14 @@ class LocalPolicy:
         seed: int | None = None,
         max_new_tokens: int = 512,
     ):
-        from kimicua.model import KimiVL, KimiVLProcessor
-        from kimicua.model.weights import CheckpointError, resolve
+        from kimicua.model.weights import load_checkpoint
 
         if temperature < 0 or not 0 < top_p <= 1 or max_new_tokens < 1:
             raise ValueError("need temperature >= 0, 0 < top_p <= 1 and max_new_tokens >= 1")
         self.checkpoint = str(checkpoint)
-        # resolve a hub id to its local snapshot once; model and processor read the same files
-        try:
-            path = resolve(checkpoint)
-            self.model = KimiVL.from_pretrained(path, dtype=_torch_dtype(dtype), device=device)
-        except CheckpointError as err:  # a hub or checkpoint failure: one line, one error type
-            raise BackendError(str(err)) from err
-        self.processor = KimiVLProcessor.from_pretrained(path)
+        # a missing, unreachable or broken checkpoint raises CheckpointError (a ValueError): one
+        # line naming the file or hub id, which callers report as it is
+        self.model, self.processor, _ = load_checkpoint(checkpoint, dtype=_torch_dtype(dtype), device=device)
         self.name = Path(self.checkpoint).name if Path(self.checkpoint).is_dir() else self.checkpoint
         self.temperature, self.top_p, self.seed = temperature, top_p, seed
         self.max_new_tokens = max_new_tokens
@@ -98,6 +95,7 @@ class LocalPolicy:
             model=self.name,
             token_ids=list(gen.token_ids),
             logprobs=list(gen.logprobs),
+            prompt_token_ids=batch["input_ids"][0].tolist(),  # placeholders expanded: what the model saw
             image_size=Size(*images[-1].resized) if images else None,  # (w, h), unpadded
             timings={"preprocess_s": t1 - t0, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
         )

@@ -11,25 +11,27 @@ app = typer.Typer(no_args_is_help=True, help="Kimi-VL model tools.")
 
 
 def _fail(message: str) -> None:
+    message = " ".join(message.split("\n"))  # one line, even if a file's text reached the message
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
 @app.command()
 def inspect(
-    config: Path = typer.Option(..., "--config", help="An official Kimi-VL config.json."),
+    config: Path | None = typer.Option(None, "--config", help="An official Kimi-VL config.json."),
+    preset: str | None = typer.Option(None, "--preset", help="A named config instead: kimi-vl-a3b-instruct or tiny."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, shape}."),
 ) -> None:
     """List the checkpoint tensors a config implies (built on the meta device: no memory)."""
-    from kimicua.model.config import KimiVLConfig
+    from kimicua.model.config import KimiVLConfig, preset_names
     from kimicua.model.inspect import checkpoint_tensors, parameter_counts
 
+    if (config is None) == (preset is None):
+        _fail(f"give either --config FILE or --preset NAME ({', '.join(preset_names())}), not {'both' if config else 'neither'}")
     try:
-        cfg = KimiVLConfig.from_json(config)
-    except FileNotFoundError as e:
+        cfg = KimiVLConfig.from_json(config) if config is not None else KimiVLConfig.preset(preset)
+    except ValueError as e:  # CheckpointError included: one line naming the file
         _fail(str(e))
-    except (ValueError, KeyError) as e:
-        _fail(f"{config}: not a Kimi-VL config ({type(e).__name__}: {e})")
     tensors = checkpoint_tensors(cfg)
     if as_json:
         typer.echo(json.dumps([{"name": t.name, "shape": list(t.shape)} for t in tensors]))
@@ -67,27 +69,21 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Also print ids, logprobs and timings."),
 ) -> None:
     """Answer a prompt about one image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(image) as im:
-            img = im.convert("RGB")
-    except FileNotFoundError:
-        _fail(f"image not found: {image}")
-    except (UnidentifiedImageError, OSError) as e:
-        _fail(f"cannot read image {image}: {type(e).__name__}")
-
-    from kimicua.model import KimiVL, KimiVLProcessor
     from kimicua.model.engine import generate as run_generate
-    from kimicua.model.weights import CheckpointError
+    from kimicua.model.image_processor import load_image
+    from kimicua.model.weights import load_checkpoint
 
+    # every bad input (image or checkpoint file, hub id) is a ValueError naming it: one line, exit 2
     try:
-        model = KimiVL.from_pretrained(checkpoint)
-        processor = KimiVLProcessor.from_pretrained(model_dir(checkpoint))
-    except (FileNotFoundError, CheckpointError) as e:
+        img = load_image(image)
+        model, processor, _ = load_checkpoint(checkpoint)
+    except ValueError as e:
         _fail(str(e))
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-    inputs = processor(messages, [img])
+    try:
+        inputs = processor(messages, [img])
+    except ValueError as e:  # an image the processor cannot use (say a sliver a few pixels high)
+        _fail(f"{image}: {e}")
     out = run_generate(
         model,
         inputs["input_ids"],
@@ -112,10 +108,3 @@ def generate(
         "prefill_s": out.prefill_s,
         "decode_s": out.decode_s,
     }))
-
-
-def model_dir(checkpoint: str) -> Path:
-    """The local directory of a checkpoint dir or an (already downloaded) hub id."""
-    from kimicua.model.weights import resolve
-
-    return resolve(checkpoint)
