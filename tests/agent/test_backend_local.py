@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from kimicua.agent.backends import BackendError, LocalPolicy, make_policy  # noqa: E402
+from kimicua.agent.backends import LocalPolicy, make_policy  # noqa: E402
 from kimicua.agent.backends import TINY_NOTICE  # noqa: E402
 from kimicua.agent.policy import Policy, Prompt  # noqa: E402
 from kimicua.env.geometry import Size  # noqa: E402
@@ -129,10 +129,89 @@ def test_make_policy_checkpoint_dir_and_tiny(ckpt, tmp_path, monkeypatch):
     assert tiny.act(prompt_with(screenshot(32, 32))).model == "tiny"
 
 
-def test_make_policy_hub_id_fails_clearly_offline(monkeypatch):
+def test_prompt_token_ids_are_the_expanded_prompt_the_model_saw(policy, ckpt):
+    shot = screenshot(200, 120)
+    prompt = prompt_with(shot)
+    reply = policy.act(prompt)
+    ids = reply.prompt_token_ids
+    assert isinstance(ids, list) and all(type(t) is int for t in ids)
+    tok = policy.processor.tokenizer
+    # the chat template (docs/kimi-vl.md section 7): a default system turn first, the generation
+    # prompt `<|im_assistant|>assistant<|im_middle|>` last, no BOS
+    assert ids[0] == tok.im_system_id and ids[-1] == tok.im_middle_id
+    tail = [tok.im_assistant_id, *tok.encode("assistant", allow_special=False), tok.im_middle_id]
+    assert ids[-len(tail):] == tail
+    # one <|media_pad|> per merged 2x2 patch group of the screenshot, not the single template one
+    patch = policy.processor.image_processor.config.patch_size
+    size = expected_resized(ckpt, 200, 120)
+    w, h = expected_resized_padded(policy, size.width, size.height)
+    assert ids.count(tok.media_pad_id) == (w // patch) * (h // patch) // 4 > 1
+    assert policy.processor.decode(ids, skip_special_tokens=True).endswith("Click the OK button.assistant")
+    # a text-only prompt has no image tokens at all
+    assert tok.media_pad_id not in policy.act(Prompt([{"role": "user", "content": "hi"}])).prompt_token_ids
+
+
+def expected_resized_padded(policy, width: int, height: int) -> tuple[int, int]:
+    """The tiny checkpoint pads (pad_input true) right/bottom to multiples of patch * merge."""
+    c = policy.processor.image_processor.config
+    assert c.pad_input
+    unit = c.patch_size * c.merge_kernel_size[0]
+    return -(-width // unit) * unit, -(-height // unit) * unit
+
+
+def offline_hub(monkeypatch, tmp_path) -> None:
+    """The hub switched off, for this process (huggingface_hub reads its env at import) and
+    for child processes, with an empty cache: a test never waits on the network."""
+    import huggingface_hub.constants as c
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.chdir(os.path.dirname(__file__))  # no directory named like the id here
-    with pytest.raises(BackendError) as info:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+
+
+def test_make_policy_hub_id_fails_clearly_offline(monkeypatch, tmp_path):
+    from kimicua.model.files import CheckpointError
+
+    offline_hub(monkeypatch, tmp_path)
+    monkeypatch.chdir(tmp_path)  # no directory named like the id here
+    with pytest.raises(CheckpointError) as info:
         make_policy("nobody-kimicua/no-such-model")
     msg = str(info.value)
-    assert "nobody-kimicua/no-such-model" in msg and "\n" not in msg
+    assert msg.startswith("nobody-kimicua/no-such-model: no local directory of that name")
+    assert "hub is switched off (HF_HUB_OFFLINE)" in msg and "\n" not in msg
+    assert isinstance(info.value, ValueError)  # what callers (the run CLI) report as one line
+
+
+def test_make_policy_hub_id_names_an_unreachable_hub(tmp_path):
+    """A hub endpoint nobody listens on (loopback port 9): refused at once, reported in one line."""
+    import subprocess
+    import sys
+
+    code = (
+        "from kimicua.agent.backends import make_policy\n"
+        "try:\n    make_policy('nobody-kimicua/no-such-model')\n"
+        "except ValueError as e:\n    print(type(e).__name__, e)\n"
+    )
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=tmp_path, check=True)
+    assert out.stderr == ""
+    line = out.stdout.strip()
+    assert line.startswith("CheckpointError nobody-kimicua/no-such-model: no local directory of that name, "
+                           "and the Hugging Face hub is unreachable (") and "\n" not in line
+
+
+def test_broken_checkpoint_propagates_as_one_checkpoint_error(ckpt, tmp_path):
+    import shutil
+
+    from kimicua.model.files import CheckpointError
+
+    broken = shutil.copytree(ckpt, tmp_path / "broken")
+    (broken / "tokenizer_config.json").write_text("{garbage")
+    with pytest.raises(CheckpointError) as info:
+        make_policy(str(broken))
+    assert str(info.value).startswith(f"{broken / 'tokenizer_config.json'}: not valid JSON")
+    with pytest.raises(ValueError, match=f"{tmp_path / 'none'}: no such checkpoint directory"):
+        LocalPolicy(tmp_path / "none")
