@@ -81,7 +81,9 @@ class TrajectoryWriter:
     """The one writer of the trajectory schema; see the module docstring for the layout.
 
     ``step`` and ``initial`` return at once; ``sync`` waits until everything handed
-    over is on disk, ``finish`` ends the episode, ``close`` (or the with block) drains."""
+    over is on disk, ``finish`` ends the episode, ``close`` (or the with block) drains:
+    a process that exits without either loses the lines still queued (never a frame's line
+    without its frame)."""
 
     def __init__(self, directory: str | Path, meta: EpisodeMeta, *, frames: FrameWriter | None = None):
         self.directory = Path(directory)
@@ -137,6 +139,8 @@ class TrajectoryWriter:
 
     def _then(self, names: list[str], run: Callable[[set[str]], None]) -> None:
         """Run ``run(failed frames)`` on the writer thread once the ``names`` frames are in place."""
+        if self._closed:
+            raise ValueError(f"{self.directory}: the trajectory writer is closed")
         unknown = [n for n in names if n not in self._written]
         if unknown:
             raise ValueError(f"{self.directory}: a line names frame {unknown[0]!r}, which this writer did not write")
