@@ -50,10 +50,11 @@ class StepRecord(BaseModel):
     """One line of traj.jsonl: one executed action, or one answer that gave none.
 
     ``screenshot_file`` is the screen after the line's action. A line without an
-    executed action (an answer that failed to parse, a vetoed action) changed
-    nothing, so its screen is the one the model answered, and that frame is named:
-    for a parse failure it is the last of ``prompt_images``. Its ``response`` is the
-    answer's text and ``error`` why it gave no action.
+    executed action changed nothing, so it names the last frame recorded, the screen
+    as it stands: for an answer that failed to parse, the frame the model answered
+    (the last of ``prompt_images``); for a vetoed action, the frame after the turn's
+    previous action. Its ``response`` is the answer's text and ``error`` why no
+    action ran.
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
