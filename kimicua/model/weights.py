@@ -92,6 +92,7 @@ def shard_files(ckpt: Path) -> dict[Path, set[str]]:
             if not isinstance(file, str) or not file or Path(file).name != file:
                 raise CheckpointError(f"{index}: tensor {name} maps to {file!r}, not a file name in {ckpt}")
             shards.setdefault(ckpt / file, set()).add(name)
+        shards = dict(sorted(shards.items()))  # read in file order
     elif (ckpt / SINGLE).is_file():
         shards = {ckpt / SINGLE: set()}
     else:

@@ -6,6 +6,10 @@ from __future__ import annotations
 class BackendError(OSError):
     """A model backend could not load or answer (after its retries); the message is one line.
 
+    A local checkpoint that is missing, unreachable on the hub or broken is not an I/O
+    failure of this kind: LocalPolicy lets the model package's CheckpointError (a ValueError,
+    also one line, naming the file or hub id) through as it is.
+
     An OSError, like requests' RequestException: it is an I/O failure, and callers that
     report OSErrors as one line (the CLI) report this one too.
 
