@@ -301,3 +301,19 @@ def test_prompt_token_ids_round_trip_on_the_turns_first_line(tmp_path):
     assert ep.steps[1].action_index == 1 and ep.steps[1].prompt_token_ids is None
     _, _, without = play_fake(tmp_path / "none", FAKE_PLAY)
     assert all(s.prompt_token_ids is None for s in without.steps)
+
+
+def test_a_vetoed_action_names_the_screen_as_it_stands(tmp_path):
+    vetoed = []
+
+    def approve(action, reply):
+        if 15 < action.x < 25:  # the first turn's second click (x=0.2 of 96 px)
+            vetoed.append(action)
+            return None
+        return action
+
+    _, _, ep = play_fake(tmp_path, FAKE_PLAY[:2] + FAKE_PLAY[-1:], approve=approve)
+    first, veto = ep.steps[0], ep.steps[1]
+    assert len(vetoed) == 1 and veto.error == "vetoed by the user" and veto.parsed_action is None
+    assert veto.screenshot_file == first.screenshot_file and tag(ep.frame(veto)) == 1
+    assert veto.prompt_images == first.prompt_images  # the same turn, the same prompt
