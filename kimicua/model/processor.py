@@ -14,6 +14,10 @@ from kimicua.model.image_processor import KimiImageProcessor
 from kimicua.model.tokenizer import CONFIG_FILE, SPECIAL_OFFSETS, KimiTokenizer
 
 
+# the specials the chat template and the stop rule use ([BOS] and [PAD] are not)
+CHAT_SPECIALS = tuple(name for name in SPECIAL_OFFSETS if name not in ("[BOS]", "[PAD]"))
+
+
 class KimiVLProcessor:
     """Renders the chat template, tokenizes it and expands each image's placeholder."""
 
@@ -27,7 +31,7 @@ class KimiVLProcessor:
         CheckpointError (one line, naming the file) when one is missing or unusable."""
         path = Path(path)
         tokenizer = KimiTokenizer.from_pretrained(path)
-        lacking = [name for name in SPECIAL_OFFSETS if name not in tokenizer.special_ids]
+        lacking = [name for name in CHAT_SPECIALS if name not in tokenizer.special_ids]
         if lacking:
             raise CheckpointError(f"{path / CONFIG_FILE}: added_tokens_decoder lacks {', '.join(lacking)} "
                                   "(special tokens the chat template needs)")

@@ -146,7 +146,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
         "added_tokens_decoder is not an object"),
     "tokenizer_config lacks chat specials": (
         lambda ck: edit_json(ck / "tokenizer_config.json", lambda d: d.update(added_tokens_decoder={})),
-        "added_tokens_decoder lacks [BOS], [EOS], <|im_end|>"),
+        "added_tokens_decoder lacks [EOS], <|im_end|>, <|im_user|>"),
     "preprocessor garbage": (lambda ck: write(ck / "preprocessor_config.json", b"patch_size: 14"), "not valid JSON"),
     "preprocessor wrong type": (
         lambda ck: edit_json(ck / "preprocessor_config.json", lambda d: d.update(patch_size="14")),
