@@ -17,6 +17,8 @@ from kimicua.env.browser import BrowserController
 from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
+from kimicua.env.guard import Guard
+from kimicua.env.workspace import Workspace
 from kimicua.env.observation import Observation
 from kimicua.env.processes import Processes
 from kimicua.env.windows import matches
@@ -34,7 +36,8 @@ class BrowserEnv(ControlledEnv):
     kind = "browser"
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
-                 display: str | None = None, *, headless: bool = True, settle_s: float = 0.0):
+                 display: str | None = None, *, headless: bool = True, settle_s: float = 0.0,
+                 sandbox: bool = False, network: bool = False, guard: Guard | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         self.screen, self.scale = size, scale
@@ -63,6 +66,8 @@ class BrowserEnv(ControlledEnv):
         self._page: Any = None
         self._cdp: dict[Any, Any] = {}  # page -> CDP session, for fast screenshots
         self._controller = BrowserController(lambda: self.page, size)
+        self._controller.guard = guard or Guard()
+        self.workspace = Workspace(sandboxed=False)
 
     # --- pages ---------------------------------------------------------------------
 
@@ -233,3 +238,11 @@ class BrowserEnv(ControlledEnv):
         self._check()
         # The viewport is the whole screen here, so viewport CSS px are screen logical px.
         return chromium.element_box(self.page, selector, on_screen=False)
+
+    # --- the episode's files and network -------------------------------------------------
+
+    def expose_port(self, port: int) -> None:
+        pass  # Chromium shares this machine's loopback
+
+    def enable_network(self) -> None:
+        pass
