@@ -14,8 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import replace
 from typing import Any, Sequence
 
-from kimicua.agent.parser import ParseError
-from kimicua.agent.pycode import number
+from kimicua.agent.parser import MAX_ACTIONS, MAX_TEXT, ParseError
+from kimicua.agent.pycode import number, shown
 from kimicua.env.actions import Action, ActionError, action_from_json
 from kimicua.env.geometry import Frame, OutsideScreen, Size, Space
 
@@ -45,7 +45,7 @@ class Dialect(ABC):
 
     def thought(self, text: str) -> str | None:
         """The visible reasoning of an answer (think blocks and code removed)."""
-        body = FENCE.sub("", strip_thinking(text, strict=False)).strip()
+        body = without_fences(strip_thinking(text, strict=False)).strip()
         return body or None
 
     def frame_for(self, frame: Frame) -> Frame:
@@ -89,8 +89,10 @@ def make(data: dict[str, Any]) -> Action:
 # (open, close) pairs of the reasoning wrappers of thinking checkpoints.
 _THINK = (("◁think▷", "◁/think▷"), ("<think>", "</think>"))
 
-# The language tag counts only when a newline follows it, so ```WAIT``` is a body.
-FENCE = re.compile(r"```[ \t]*(?:([\w+-]*)[ \t]*\n)?(.*?)```", re.S)
+FENCE_MARK = "```"
+MAX_BLOCKS = MAX_ACTIONS  # code blocks (or tool calls) in one answer; each is at least one action
+# A fence's language tag counts only when a newline follows it, so ```WAIT``` is a body.
+_FENCE_HEAD = re.compile(r"[ \t]*(?:([\w+-]*)[ \t]*\n)?")
 
 
 def strip_thinking(text: str, *, strict: bool = True) -> str:
@@ -101,7 +103,7 @@ def strip_thinking(text: str, *, strict: bool = True) -> str:
         head, sep, tail = text.partition(end)
         if sep and start not in head:
             text = tail
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), "", text, flags=re.S)
+        text = _drop_blocks(text, start, end)
         if start in text:
             if strict:
                 raise ParseError(f"answer ends inside a {start} block (no {end})")
@@ -109,9 +111,52 @@ def strip_thinking(text: str, *, strict: bool = True) -> str:
     return text
 
 
+def _drop_blocks(text: str, start: str, end: str) -> str:
+    """``text`` without each ``start``...``end`` block (the nearest end closes). A scan
+    with str.find: the regex ``start.*?end`` retried from every unclosed start is quadratic."""
+    kept, i = [], 0
+    while (j := text.find(start, i)) >= 0:
+        k = text.find(end, j + len(start))
+        if k < 0:  # no later start can close either
+            break
+        kept.append(text[i:j])
+        i = k + len(end)
+    kept.append(text[i:])
+    return "".join(kept)
+
+
+def fence_spans(text: str, limit: int | None = None) -> list[tuple[int, int, str | None, int]]:
+    """(start, end, language, body start) of each markdown code fence, in order (at
+    most ``limit`` + 1 of them); the body ends 3 characters before ``end``. Linear: a
+    fence closes at the next ```."""
+    spans, i = [], 0
+    while (j := text.find(FENCE_MARK, i)) >= 0 and (limit is None or len(spans) <= limit):
+        k = text.find(FENCE_MARK, j + 3)
+        if k < 0:
+            break
+        head = _FENCE_HEAD.match(text, j + 3, k)  # always matches, maybe empty
+        spans.append((j, k + 3, head.group(1), head.end()))
+        i = k + 3
+    return spans
+
+
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
-    """(language, body) of each markdown code fence, in order."""
-    return [((m.group(1) or "").lower(), m.group(2)) for m in FENCE.finditer(text)]
+    """(language, body) of each markdown code fence, in order; more than MAX_BLOCKS
+    is a ParseError (one answer is one step)."""
+    spans = fence_spans(text, MAX_BLOCKS)
+    if len(spans) > MAX_BLOCKS:
+        raise ParseError(f"more than {MAX_BLOCKS} code blocks in one answer")
+    return [((lang or "").lower(), text[body:end - 3]) for _, end, lang, body in spans]
+
+
+def without_fences(text: str) -> str:
+    """``text`` with its code fences removed."""
+    kept, i = [], 0
+    for start, end, _, _ in fence_spans(text):
+        kept.append(text[i:start])
+        i = end
+    kept.append(text[i:])
+    return "".join(kept)
 
 
 # --- image size --------------------------------------------------------------------------
@@ -150,30 +195,50 @@ def map_points(action: Action, fn) -> Action:
 def json_values(text: str) -> list[Any]:
     """The JSON values in an answer: each fenced block that is JSON, else each
     top-level object or array found by scanning the text."""
-    decoder = json.JSONDecoder()
     values = []
     for _, body in fenced_blocks(text):
         try:
             values.append(loads_json(body))
         except ParseError:
             continue
-    if values:
-        return values
-    i, tries = 0, 0
-    while (m := _JSON_START.search(text, i)) is not None and tries < _MAX_TRIES:
-        tries += 1
-        try:
-            value, end = decoder.raw_decode(text, m.start())
-        except (ValueError, RecursionError):
-            i = m.start() + 1
-            continue
-        values.append(value)
-        i = end
-    return values
+    return values or _scan_json(text)
 
 
 _JSON_START = re.compile(r"[\[{]")
 _MAX_TRIES = 200  # bounds the scan of a text full of brackets
+# Characters read by failed decodes. A failure can read to the end of the text (an
+# unclosed bracket), and each bracket inside it is tried again: without a budget,
+# tries x length.
+_SCAN_BUDGET = 4 * MAX_TEXT
+
+
+def _scan_json(text: str) -> list[Any]:
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    i, tries, spent = 0, 0, 0
+    while (m := _JSON_START.search(text, i)) is not None and tries < _MAX_TRIES and spent < _SCAN_BUDGET:
+        tries += 1
+        try:
+            value, end = decoder.raw_decode(text, m.start())
+        except json.JSONDecodeError as err:
+            spent += err.pos - m.start()
+        except (ValueError, RecursionError):  # too deep, or an int too long to convert
+            spent += len(text) - m.start()  # how far it read is unknown: charge the most
+        else:
+            values.append(value)
+            i = end
+            continue
+        i = m.start() + 1
+    return values
+
+
+def snippet_of(value: Any) -> str:
+    """The start of a JSON value as text, for an error message; never raises (a
+    value nested near the recursion limit can fail to dump)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:80]
+    except (ValueError, RecursionError):
+        return shown(value, 80)
 
 
 def loads_json(text: str) -> Any:
