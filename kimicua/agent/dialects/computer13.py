@@ -8,10 +8,10 @@ import re
 from typing import Any, Sequence
 
 from kimicua.agent.dialects.base import (
-    Dialect, json_values, map_points, strip_thinking,
+    Dialect, json_values, map_points, snippet_of, strip_thinking, without_fences,
 )
-from kimicua.agent.dialects.pyautogui_code import key_name
-from kimicua.agent.parser import ParseError
+from kimicua.agent.dialects.pyautogui_code import key_names
+from kimicua.agent.parser import MAX_ACTIONS, ParseError
 from kimicua.agent.pycode import number
 from kimicua.env.actions import Action, ActionError, from_computer13, to_computer13
 from kimicua.env.geometry import Frame, Size, Space
@@ -45,14 +45,15 @@ class Computer13(Dialect):
             if special is None:
                 raise ParseError("no computer_13 JSON action found", snippet=text)
             values = [special.group(1)]
+        items = [i for v in values for i in (v if isinstance(v, list) else [v])]
+        if len(items) > MAX_ACTIONS:  # each item is one action: refuse before building them
+            raise ParseError(f"{len(items)} actions in one answer, more than {MAX_ACTIONS}")
         actions: list[Action] = []
-        for value in values:
-            for item in value if isinstance(value, list) else [value]:
-                try:
-                    actions.append(self._action(item, frame))
-                except ParseError as err:
-                    snippet = json.dumps(item, ensure_ascii=False)[:80]
-                    raise ParseError(err.reason, snippet=snippet) from None
+        for item in items:
+            try:
+                actions.append(self._action(item, frame))
+            except ParseError as err:
+                raise ParseError(err.reason, snippet=snippet_of(item)) from None
         return actions
 
     def _action(self, item: Any, frame: Frame) -> Action:
@@ -66,9 +67,7 @@ class Computer13(Dialect):
             if keys is not None and not isinstance(keys, list):
                 raise ParseError("keys must be a list")
             # Unknown keys get a ParseError that names them, not a pydantic message.
-            for k in [params.get("key"), *(keys or [])]:
-                if k is not None:
-                    key_name(k)
+            key_names([k for k in [params.get("key"), *(keys or [])] if k is not None])
             for c in ("x", "y"):
                 if c in params:
                     number(params[c], c)
@@ -79,8 +78,7 @@ class Computer13(Dialect):
         return map_points(raw, lambda x, y: self.to_screen(x, y, frame))
 
     def thought(self, text: str) -> str | None:
-        body = strip_thinking(text, strict=False)
-        body = re.sub(r"```.*?```|\{.*\}|\[.*\]", "", body, flags=re.S).strip()
+        body = _without_json(without_fences(strip_thinking(text, strict=False))).strip()
         return body or None
 
     def format_history_step(self, thought: str | None, actions: Sequence[Action], frame: Frame) -> str:
@@ -101,3 +99,21 @@ def _rounded(item: dict[str, Any]) -> dict[str, Any]:
     params = {k: round(v) if k in ("x", "y") else v for k, v in item["parameters"].items()}
     return {"action_type": item["action_type"], "parameters": params} if params else {
         "action_type": item["action_type"]}
+
+
+def _without_json(text: str) -> str:
+    """``text`` less each span from a bracket to the last matching closer after it, as
+    ``re.sub(r"\\{.*\\}|\\[.*\\]", "", text, flags=re.S)`` does; that regex scans to
+    the end from every bracket, quadratic in a text of brackets."""
+    kept, i = [], 0
+    while True:
+        # A bracket without a closer after it means none after it has one either.
+        spans = [(p, end) for opener, closer in ("{}", "[]")
+                 if 0 <= (p := text.find(opener, i)) < (end := text.rfind(closer))]
+        if not spans:
+            break
+        p, end = min(spans)
+        kept.append(text[i:p])
+        i = end + 1
+    kept.append(text[i:])
+    return "".join(kept)

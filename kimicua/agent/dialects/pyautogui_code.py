@@ -7,8 +7,8 @@ import re
 from typing import Any, Sequence
 
 from kimicua.agent.dialects.base import Dialect, fenced_blocks, make, strip_thinking
-from kimicua.agent.parser import ParseError
-from kimicua.agent.pycode import PYAUTOGUI_CALLS, Call, bind, integer, number, read_calls
+from kimicua.agent.parser import MAX_ACTIONS, ParseError
+from kimicua.agent.pycode import PYAUTOGUI_CALLS, Call, bind, integer, number, read_calls, shown
 from kimicua.env.actions import (
     Action, Click, Done, Drag, Fail, Hotkey, Key, KeyDown, KeyUp, MouseDown, MouseUp, Move,
     Scroll, Type, Wait,
@@ -36,17 +36,27 @@ _COUNTS = {"click": 1, "doubleClick": 2, "tripleClick": 3, "triple_click": 3,
            "rightClick": 1, "middleClick": 1}
 MAX_PRESSES = 100
 SPECIAL = ("WAIT", "DONE", "FAIL")
-_CALL_LINE = re.compile(r"^\s*(?:pyautogui|computer|time)\.\w+\(.*\)\s*$", re.M)
+# [^\S\n]: whitespace within the line. A \s* here spans newlines, and a search that
+# tries it from every line start of a long run of newlines is quadratic.
+_CALL_LINE = re.compile(r"^[^\S\n]*(?:pyautogui|computer|time)\.\w+\(.*\)[^\S\n]*$", re.M)
 
 
 def key_name(value: Any) -> str:
     """A canonical key name, or a ParseError that names the unknown key."""
     if not isinstance(value, str):
-        raise ParseError(f"a key must be a string, got {value!r:.40}")
+        raise ParseError(f"a key must be a string, got {shown(value)}")
     try:
         return normalise_key(value)
     except UnknownKey:
-        raise ParseError(f"unknown key {value!r:.40}") from None
+        raise ParseError(f"unknown key {shown(value)}") from None
+
+
+def key_names(values: Sequence[Any]) -> tuple[str, ...]:
+    """Canonical names of a list of keys; more than MAX_ACTIONS is refused before
+    any is looked up (a hotkey takes at most 8; the action says so)."""
+    if len(values) > MAX_ACTIONS:
+        raise ParseError(f"{len(values)} keys, more than {MAX_ACTIONS}")
+    return tuple(key_name(k) for k in values)
 
 
 class PyAutoGUICode(Dialect):
@@ -87,6 +97,8 @@ class PyAutoGUICode(Dialect):
                     actions.append(make({"type": chunk.lower()}))
                 elif chunk.strip():
                     actions.extend(self.actions_of(read_calls(chunk, PYAUTOGUI_CALLS), frame))
+                if len(actions) > MAX_ACTIONS:  # stop reading: parse refuses this many anyway
+                    raise ParseError(f"more than {MAX_ACTIONS} actions in one answer")
         return actions
 
     def point(self, x: Any, y: Any, frame: Frame) -> tuple[float, float]:
@@ -133,7 +145,7 @@ class PyAutoGUICode(Dialect):
                 keys = kw if isinstance(kw, tuple) else (kw,)
             if not keys:
                 raise ParseError("hotkey needs at least one key")
-            return [Hotkey(keys=tuple(key_name(k) for k in keys))]
+            return [make({"type": "hotkey", "keys": key_names(keys)})]
         a = bind(call, _PARAMS[fn])
         button = a.get("button") or "left"
         if fn in _COUNTS:
@@ -159,9 +171,9 @@ class PyAutoGUICode(Dialect):
         if fn in ("write", "typewrite"):
             message = _required(a, "message", fn)
             if isinstance(message, tuple):  # typewrite(['a', 'enter']) presses keys
-                return [Key(key=key_name(k)) for k in message]
+                return [Key(key=k) for k in key_names(message)]
             if not isinstance(message, str):
-                raise ParseError(f"{fn} needs a string, got {message!r:.40}")
+                raise ParseError(f"{fn} needs a string, got {shown(message)}")
             return [make({"type": "type", "text": message})]
         if fn == "press":
             keys = _required(a, "keys", fn)
@@ -169,7 +181,8 @@ class PyAutoGUICode(Dialect):
             presses = integer(a.get("presses", 1), "presses")
             if not 0 <= presses * len(keys) <= MAX_PRESSES:
                 raise ParseError(f"presses must be 0..{MAX_PRESSES}, got {presses}")
-            return [Key(key=key_name(k)) for _ in range(presses) for k in keys]
+            names = key_names(keys)
+            return [Key(key=k) for _ in range(presses) for k in names]
         if fn in ("keyDown", "keyUp"):
             key = key_name(_required(a, "key", fn))
             return [KeyDown(key=key) if fn == "keyDown" else KeyUp(key=key)]
@@ -187,7 +200,7 @@ class PyAutoGUICode(Dialect):
                 return [make({"type": "done", "answer": answer})]
             if status in ("failure", "fail", "failed"):
                 return [make({"type": "fail", "reason": answer})]
-            raise ParseError(f"terminate status must be 'success' or 'failure', got {status!r:.40}")
+            raise ParseError(f"terminate status must be 'success' or 'failure', got {shown(status)}")
         raise ParseError(f"{call.name} is not supported")  # pragma: no cover - whitelist guards
 
     def _need_xy(self, a: dict[str, Any], frame: Frame, fn: str) -> dict[str, float]:

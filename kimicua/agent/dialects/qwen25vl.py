@@ -8,11 +8,11 @@ import re
 from typing import Any, Sequence
 
 from kimicua.agent.dialects.base import (
-    Dialect, json_values, loads_json, make, smart_resize, strip_thinking,
+    MAX_BLOCKS, Dialect, json_values, loads_json, make, smart_resize, snippet_of, strip_thinking,
 )
-from kimicua.agent.dialects.pyautogui_code import key_name
-from kimicua.agent.parser import ParseError
-from kimicua.agent.pycode import integer, number
+from kimicua.agent.dialects.pyautogui_code import key_names
+from kimicua.agent.parser import MAX_ACTIONS, ParseError
+from kimicua.agent.pycode import integer, number, shown
 from kimicua.env.actions import (
     Action, Click, Done, Drag, Fail, Hotkey, Key, Move, Scroll, Type, Wait,
 )
@@ -78,15 +78,19 @@ class Qwen25VL(Dialect):
     def parse(self, text: str, frame: Frame) -> list[Action]:
         text = strip_thinking(text)
         blocks = _TOOL_CALL.findall(text)
+        if len(blocks) > MAX_BLOCKS:
+            raise ParseError(f"{len(blocks)} tool calls in one answer, more than {MAX_BLOCKS}")
         # Inside tags every block must be JSON; without tags, look for JSON anywhere.
         values = [loads_json(b.strip()) for b in blocks] if blocks else json_values(text)
+        calls = [c for v in values for c in (v if isinstance(v, list) else [v])]
+        if len(calls) > MAX_ACTIONS:  # each call is one action: refuse before building them
+            raise ParseError(f"{len(calls)} calls in one answer, more than {MAX_ACTIONS}")
         actions: list[Action] = []
-        for value in values:
-            for call in value if isinstance(value, list) else [value]:
-                try:
-                    actions.extend(self._action(call, frame))
-                except ParseError as err:
-                    raise ParseError(err.reason, snippet=json.dumps(call, ensure_ascii=False)[:80]) from None
+        for call in calls:
+            try:
+                actions.extend(self._action(call, frame))
+            except ParseError as err:
+                raise ParseError(err.reason, snippet=snippet_of(call)) from None
         return actions
 
     def _action(self, call: Any, frame: Frame) -> list[Action]:
@@ -102,7 +106,7 @@ class Qwen25VL(Dialect):
             raise ParseError("arguments must be an object")
         action = args.get("action")
         if action not in ACTIONS:
-            raise ParseError(f"unknown computer_use action {action!r:.40}; known: {', '.join(ACTIONS)}")
+            raise ParseError(f"unknown computer_use action {shown(action)}; known: {', '.join(ACTIONS)}")
 
         def point(key: str = "coordinate", required: bool = True) -> dict[str, float]:
             value = args.get(key)
@@ -129,7 +133,7 @@ class Qwen25VL(Dialect):
                 raise ParseError("key needs keys: [...]")
             if len(keys) == 1 and isinstance(keys[0], str) and len(keys[0]) > 1 and "+" in keys[0]:
                 keys = keys[0].split("+")
-            names = tuple(key_name(k) for k in keys)
+            names = key_names(keys)
             return [Key(key=names[0])] if len(names) == 1 else [make({"type": "hotkey", "keys": names})]
         if action == "type":
             if not isinstance(args.get("text"), str):
@@ -146,7 +150,7 @@ class Qwen25VL(Dialect):
             return [Done()]
         if status == "failure":
             return [Fail()]
-        raise ParseError(f"terminate status must be 'success' or 'failure', got {status!r:.40}")
+        raise ParseError(f"terminate status must be 'success' or 'failure', got {shown(status)}")
 
     def thought(self, text: str) -> str | None:
         body = _TOOL_CALL.sub("", strip_thinking(text, strict=False)).strip()
