@@ -24,7 +24,8 @@ class ParseError(ValueError):
 
     ``reason`` is a one-line message, ``snippet`` the offending text (one line,
     shortened), ``line``/``col`` its 1-based position within the code or action text
-    that was read (a fenced block, the part after ``Action:``) when known.
+    that was read (a fenced block, the part after ``Action:``) when known. Only the
+    error ``parse`` makes of an unexpected exception has a ``__cause__``: that exception.
     """
 
     def __init__(
@@ -80,6 +81,11 @@ def parse(text: str, dialect: str | Dialect, frame: Frame) -> list[Action]:
     # A dialect converts these itself; this keeps a missed case an error value too.
     except (ActionError, UnknownKey, OutsideScreen) as err:
         raise ParseError(str(err), dialect=d.name) from None
+    except Exception as err:  # noqa: BLE001 - the last line of defence: a bad answer is a value
+        # A bug in the dialect, not in the answer. The cause is kept (a ParseError has
+        # none otherwise) so that logs show the traceback and the fuzz tests find it.
+        raise ParseError(f"unexpected {type(err).__name__} while parsing: {_one_line(str(err))}",
+                         dialect=d.name) from err
     if not actions:
         raise ParseError("no action found", dialect=d.name)
     if len(actions) > MAX_ACTIONS:
