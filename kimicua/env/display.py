@@ -1,7 +1,8 @@
 """X displays: a private Xvfb (with its own cookie and window manager) or the user's own.
 
 A private display is stopped on ``stop()``, when garbage collected and at interpreter
-exit, so a crashed test run does not leave Xvfb servers behind.
+exit, and Xvfb and its window manager die with the process that started them
+(``lifetime.popen``), so neither a crashed test run nor ``kill -9`` leaves them behind.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
+from kimicua.env import lifetime
 from kimicua.env.core import EnvError
 from kimicua.env.geometry import Size
 
@@ -69,7 +70,7 @@ class Display:
         """Start a private Xvfb at ``size`` on a free display number."""
         xvfb_bin = _need("Xvfb")
         xauth = _need("xauth")
-        tmpdir = tempfile.mkdtemp(prefix="kimicua-x-")
+        tmpdir = str(lifetime.tempdir("x"))
         auth = Path(tmpdir) / "Xauthority"
         cookie = secrets.token_hex(16)
         # The server loads every cookie in its -auth file whatever display it names, so
@@ -83,7 +84,7 @@ class Display:
             with open(log_path, "wb") as log:
                 # -displayfd lets Xvfb pick a free display itself: no race with other servers.
                 # -noreset: no server reset (and cookie reload) when the last client leaves.
-                xvfb = subprocess.Popen(
+                xvfb = lifetime.popen(
                     [xvfb_bin, "-displayfd", str(write_fd), "-screen", "0",
                      f"{size.width}x{size.height}x24", "-nolisten", "tcp", "-auth", str(auth),
                      "-noreset"],
@@ -98,7 +99,7 @@ class Display:
             env = {"DISPLAY": name, "XAUTHORITY": str(auth), "XDG_SESSION_TYPE": "x11"}
             wm = None
             if window_manager and shutil.which("openbox"):
-                wm = subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, **env},
+                wm = lifetime.popen(["openbox", "--sm-disable"], env={**os.environ, **env},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
                 started.insert(0, wm)

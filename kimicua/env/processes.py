@@ -2,7 +2,11 @@
 
 Launched processes get their own session (process group) so reset() can end them
 and everything they spawned, which also closes their windows. What is still running
-when the Processes object is collected, or at interpreter exit, is ended too.
+when the Processes object is collected, or at interpreter exit, is ended too, and a
+killed runner takes them along (``lifetime.popen``).
+
+``Processes`` runs on the host; ``sandbox.Sandbox`` offers the same methods (the
+``Runner`` protocol) inside bubblewrap, so an env uses either.
 """
 
 from __future__ import annotations
@@ -12,15 +16,37 @@ import signal
 import subprocess
 import time
 import weakref
+from typing import Protocol
 
+from kimicua.env import lifetime
 from kimicua.env.core import CommandResult, EnvError
+
+
+class Runner(Protocol):
+    """Where an env's apps run: the host (Processes) or a sandbox."""
+
+    def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult: ...
+
+    def launch(self, command: list[str] | str, *, shell: bool = False) -> int: ...
+
+    def kill(self, pid: int, grace: float = 2.0) -> None: ...
+
+    def kill_all(self, grace: float = 2.0) -> None: ...
+
+    def forward(self, port: int) -> int:
+        """The host port that reaches the runner's loopback ``port``."""
+        ...
+
+    def expose(self, port: int) -> None:
+        """Make the host's loopback ``port`` reachable from the runner's apps."""
+        ...
 
 
 class Processes:
     """Runs commands with a fixed environment and remembers what it launched."""
 
-    def __init__(self, env: dict[str, str]):
-        self.env = env
+    def __init__(self, env: dict[str, str], cwd: str | os.PathLike | None = None):
+        self.env, self.cwd = env, cwd
         self._launched: list[subprocess.Popen] = []
         # The finalizer holds the list, not self; kill_all empties it in place.
         self._finalizer = weakref.finalize(self, _end_all, self._launched, 1.0)
@@ -29,7 +55,8 @@ class Processes:
         """Run to completion; a timeout or missing program is a CommandResult, not an exception."""
         try:
             out = subprocess.run(command, shell=shell, env=self.env, capture_output=True,
-                                 timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True)
+                                 timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True,
+                                 cwd=self.cwd)
         except subprocess.TimeoutExpired as err:
             return CommandResult(124, _text(err.stdout), _text(err.stderr) + f"timed out after {timeout:g}s")
         except OSError as err:
@@ -39,9 +66,9 @@ class Processes:
     def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
         """Start in the background; its pid. EnvError if the program cannot be started."""
         try:
-            proc = subprocess.Popen(command, shell=shell, env=self.env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = lifetime.popen(command, shell=shell, env=self.env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True, cwd=self.cwd)
         except OSError as err:
             raise EnvError(f"cannot launch {command!r}: {err}") from None
         self._launched.append(proc)
@@ -50,6 +77,19 @@ class Processes:
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._launched if p.poll() is None]
+
+    def kill(self, pid: int, grace: float = 2.0) -> None:
+        """End one launched process group."""
+        procs = [p for p in self._launched if p.pid == pid]
+        for proc in procs:
+            self._launched.remove(proc)
+        _end_all(procs, grace)
+
+    def forward(self, port: int) -> int:
+        return port  # the host's own loopback
+
+    def expose(self, port: int) -> None:
+        pass
 
     def kill_all(self, grace: float = 2.0) -> None:
         """End every launched process group: SIGTERM, then SIGKILL after ``grace`` s."""
