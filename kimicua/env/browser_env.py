@@ -177,6 +177,7 @@ class BrowserEnv(ControlledEnv):
         self._release()
 
     def _release(self) -> None:
+        self.workspace.close() if hasattr(self, "workspace") else None
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None

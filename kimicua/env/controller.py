@@ -2,7 +2,8 @@
 
 A controller implements one small method per kind of action; ``execute`` picks it
 with ``match`` (never ``getattr`` on model text) and turns any failure into an
-ActionResult with a one-line error.
+ActionResult with a one-line error. Its ``guard`` (URL policy, key denylist) sees
+every action first: a refused one fails before anything is pressed.
 """
 
 from __future__ import annotations
@@ -14,21 +15,37 @@ from typing import Callable
 from kimicua.env.actions import (Action, Back, Click, Done, Drag, Fail, Forward, Hotkey, Key,
                                  KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
                                  Type, Wait)
+from kimicua.env.guard import Guard
 from kimicua.env.observation import ActionResult
 
 
 class Controller(ABC):
     """Executes Actions on one world (an X display, a browser page)."""
 
+    _guard: Guard | None = None
+
+    @property
+    def guard(self) -> Guard:
+        """This controller's own guard (the defaults unless an env set one)."""
+        if self._guard is None:
+            self._guard = Guard()
+        return self._guard
+
+    @guard.setter
+    def guard(self, guard: Guard) -> None:
+        self._guard = guard
+
     def execute(self, action: Action) -> ActionResult:
         """Execute one action; failures come back as ActionResult(ok=False)."""
         start = time.perf_counter()
         try:
+            self.guard.check(action)
             self._handler(action)(action)
-        except Exception as err:  # errors are values: OutsideScreen, X or Playwright errors, ...
+        except Exception as err:  # errors are values: refusals, OutsideScreen, X or Playwright errors
             text = str(err).strip()
             msg = text.splitlines()[0] if text else type(err).__name__
             return ActionResult(action, ok=False, error=msg, duration_s=time.perf_counter() - start)
+        self.guard.keys.executed(action)
         return ActionResult(action, ok=True, duration_s=time.perf_counter() - start)
 
     def _handler(self, action: Action) -> Callable[[Action], None]:

@@ -7,16 +7,20 @@ the step budget is TimeLimit, which truncates. Controller errors are values in
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any
-
 import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kimicua.env.actions import Action, is_terminal
 from kimicua.env.controller import Controller
 from kimicua.env.geometry import Size
 from kimicua.env.observation import Observation
+
+if TYPE_CHECKING:
+    from kimicua.env.guard import Guard
+    from kimicua.env.workspace import Workspace
 
 
 class EnvError(RuntimeError):
@@ -110,6 +114,24 @@ class Env(ABC):
     def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
         """(x, y, w, h) of the first element matching ``selector`` in screen logical px."""
 
+    # The episode's files and network, for task setup and evaluators.
+    @property
+    @abstractmethod
+    def home(self) -> str:
+        """The episode's home as the env's apps see it (/home/user when sandboxed)."""
+
+    @abstractmethod
+    def host_path(self, path: str | Path, *, write: bool = False) -> Path:
+        """Where an app's ``path`` lies on this machine (EnvError if apps cannot reach it)."""
+
+    @abstractmethod
+    def expose_port(self, port: int) -> None:
+        """Let the env's apps reach this machine's 127.0.0.1:``port`` (a task's page server)."""
+
+    @abstractmethod
+    def enable_network(self) -> None:
+        """Give the env's apps the network for the rest of this episode (a task asked)."""
+
     def __enter__(self) -> Env:
         return self
 
@@ -118,14 +140,28 @@ class Env(ABC):
 
 
 class ControlledEnv(Env):
-    """An Env whose actions go through a Controller: the step both envs share."""
+    """An Env whose actions go through a Controller: the step both envs share, and the
+    workspace (home, tmp) both keep their episodes' files in."""
 
     _controller: Controller
+    workspace: Workspace
     settle_s: float = 0.0  # a pause after an action so the app can redraw
 
     @abstractmethod
     def _check(self) -> None:
         """Raise EnvError when the world (X server, browser) is gone."""
+
+    def _refused_navigations(self) -> list[str]:
+        """Navigations the browser refused (URL policy) since the last call."""
+        return []
+
+    @property
+    def guard(self) -> Guard:
+        return self._controller.guard
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.workspace.sandboxed
 
     def step(self, action: Action) -> StepResult:
         self._check()
@@ -137,8 +173,19 @@ class ControlledEnv(Env):
         t0 = time.perf_counter()
         obs = self.observe()
         capture_s = time.perf_counter() - t0
+        refused = self._refused_navigations()
+        if refused and result.ok:  # typed into the address bar, or a link: the browser said no
+            result = replace(result, ok=False, error=refused[0])
+            obs = self.observe()  # the page as it is after the refusal was undone
         info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
         return obs, 0.0, is_terminal(action), False, info
+
+    @property
+    def home(self) -> str:
+        return self.workspace.app_home
+
+    def host_path(self, path: str | Path, *, write: bool = False) -> Path:
+        return self.workspace.host_path(path, write=write)
 
 
 class TimeLimit(Env):
@@ -202,20 +249,37 @@ class TimeLimit(Env):
     def element_box(self, selector):
         return self.env.element_box(selector)
 
+    @property
+    def home(self) -> str:
+        return self.env.home
+
+    def host_path(self, path, *, write=False) -> Path:
+        return self.env.host_path(path, write=write)
+
+    def expose_port(self, port) -> None:
+        self.env.expose_port(port)
+
+    def enable_network(self) -> None:
+        self.env.enable_network()
+
 
 def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: float = 1.0,
-             display: str | None = None, headless: bool = True) -> Env:
+             display: str | None = None, headless: bool = True, sandbox: bool = True,
+             network: bool = False, guard: Guard | None = None) -> Env:
     """A desktop (private Xvfb, or ``display`` if given) or browser (Chromium) env.
 
     ``headless=False`` shows the browser: on ``display`` if given, else on a private Xvfb.
+    ``sandbox`` runs the env's apps in bubblewrap (``network`` gives them the network);
+    ``guard`` holds the URL policy and the key denylist.
     """
+    options = {"sandbox": sandbox, "network": network, "guard": guard}
     match kind:
         case "desktop":
             from kimicua.env.desktop_env import DesktopEnv
 
-            return DesktopEnv(size=size, scale=scale, display=display)
+            return DesktopEnv(size=size, scale=scale, display=display, **options)
         case "browser":
             from kimicua.env.browser_env import BrowserEnv
 
-            return BrowserEnv(size=size, scale=scale, display=display, headless=headless)
+            return BrowserEnv(size=size, scale=scale, display=display, headless=headless, **options)
     raise ValueError(f"unknown env kind {kind!r}; expected 'desktop' or 'browser'")

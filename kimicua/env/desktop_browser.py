@@ -3,6 +3,10 @@
 It is what OSWorld does with ``--remote-debugging-port=9222``: the agent sees and
 drives the window with the mouse and keyboard; setup and evaluators use Playwright's
 ``connect_over_cdp`` to open tabs, read the URL and run JavaScript.
+
+Chromium runs where the env's other apps run (its ``Runner``: the sandbox, or the
+host); the DevTools port is reached through the runner's ``forward``, since a sandbox
+without network has a loopback of its own.
 """
 
 from __future__ import annotations
@@ -10,47 +14,46 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import tempfile
 import time
 import urllib.request
-import weakref
+from urllib.parse import urlsplit
+from pathlib import Path
 from typing import Any
 
 from kimicua.env import chromium
 from kimicua.env.core import EnvError
-from kimicua.env.display import Display
 from kimicua.env.geometry import Size
+from kimicua.env.guard import UrlPolicy
+from kimicua.env.navigation import NavigationWatch
+from kimicua.env.processes import Runner
 
 CONNECT_TIMEOUT_S = 20.0
 
 
 class DesktopBrowser:
-    """Chromium on ``display`` with a DevTools port, a temp profile and a CDP connection."""
+    """Chromium started by ``runner`` with a DevTools port, a fresh profile (``profile``
+    as the runner's apps see it, ``profile_host`` on this machine) and a CDP connection."""
 
-    def __init__(self, display: Display, screen: Size, scale: float = 1.0):
-        self.display = display
-        binary = chromium.find_chromium()
-        self._profile = tempfile.mkdtemp(prefix="kimicua-chromium-")
+    def __init__(self, runner: Runner, screen: Size, scale: float, profile: str, profile_host: Path,
+                 policy: UrlPolicy = UrlPolicy()):
+        self.runner = runner
+        self._profile_host = profile_host
+        shutil.rmtree(profile_host, ignore_errors=True)
         # Port 0: Chromium picks a free port and writes it to DevToolsActivePort in the
         # profile, so no other process can take the port between choosing and binding.
-        self.proc = subprocess.Popen(
-            [binary, *chromium.CHROMIUM_ARGS,
+        self.pid = runner.launch(
+            [chromium.find_chromium(), *chromium.CHROMIUM_ARGS,
              "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-             f"--user-data-dir={self._profile}", "--window-position=0,0",
+             f"--user-data-dir={profile}", "--window-position=0,0",
              f"--window-size={screen.width},{screen.height}",
-             f"--force-device-scale-factor={scale:g}", "about:blank"],
-            env=display.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        self._finalizer = weakref.finalize(self, _stop, self.proc, self._profile)
+             f"--force-device-scale-factor={scale:g}", "about:blank"])
         self._pw = chromium.acquire_playwright()
         self.browser = None
         self._ids: dict[Any, str] = {}  # page -> DevTools target id
-        self.port = 0
+        self.port = 0  # the host's port for DevTools (the runner forwards it)
         try:
             self.browser = self._connect()
+            self.watch = NavigationWatch(self.context, policy)
         except Exception:
             self.close()
             raise
@@ -59,18 +62,20 @@ class DesktopBrowser:
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         last: Exception | None = None
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise EnvError(f"Chromium exited (code {self.proc.returncode}) on display {self.display.name}")
+            if self.pid not in self.runner.pids:
+                raise EnvError("Chromium exited while starting")
             try:
-                self.port = self.port or _read_port(self._profile)
-                return self._pw.chromium.connect_over_cdp(f"http://127.0.0.1:{self.port}", timeout=5000)
+                inner, path = _read_port(self._profile_host)
+                self.port = self.runner.forward(inner)
+                # The ws URL directly: /json/version would name the port inside the sandbox.
+                return self._pw.chromium.connect_over_cdp(f"ws://127.0.0.1:{self.port}{path}", timeout=5000)
             except Exception as err:  # the port is not written or not listening yet
                 last = err
                 time.sleep(0.1)
-        raise EnvError(f"cannot connect to Chromium's DevTools on port {self.port}: {last}")
+        raise EnvError(f"cannot connect to Chromium's DevTools: {last}")
 
     def alive(self) -> bool:
-        return self.proc.poll() is None and self.browser is not None and self.browser.is_connected()
+        return self.browser is not None and self.browser.is_connected()
 
     @property
     def context(self) -> Any:
@@ -81,10 +86,13 @@ class DesktopBrowser:
 
         DevTools' /json/list sorts targets by last activation, so its first page is the
         tab the user sees, however it was switched (mouse, ctrl+tab, a link). Pages'
-        visibilityState cannot tell: under CDP every tab reports "visible"."""
+        visibilityState cannot tell: under CDP every tab reports "visible". The
+        browser's own WebUI (the omnibox popup, chrome://*.top-chrome) lists as pages
+        too, and is skipped: it is part of the window, not a tab."""
         url = f"http://127.0.0.1:{self.port}/json/list"
         with urllib.request.urlopen(url, timeout=5) as reply:
-            return [t for t in json.load(reply) if t.get("type") == "page"]
+            return [t for t in json.load(reply) if t.get("type") == "page"
+                    and not urlsplit(t.get("url", "")).netloc.endswith(".top-chrome")]
 
     def front_url(self) -> str | None:
         targets = self._front_targets()
@@ -126,31 +134,23 @@ class DesktopBrowser:
             except Exception:
                 pass  # already disconnected
             self.browser = None
-        self._finalizer()
+        if self.pid is not None:
+            try:
+                self.runner.kill(self.pid, grace=5.0)
+            except EnvError:
+                pass  # the sandbox is gone, and Chromium with it
+            self.pid = None
+            shutil.rmtree(self._profile_host, ignore_errors=True)
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None
 
 
-def _read_port(profile: str) -> int:
-    """The DevTools port from the profile's DevToolsActivePort (OSError until written)."""
+def _read_port(profile: Path) -> tuple[int, str]:
+    """The DevTools port and browser path from the profile's DevToolsActivePort
+    (OSError until it is written whole)."""
     with open(os.path.join(profile, "DevToolsActivePort")) as f:
-        first = f.readline().strip()
-    if not first.isdigit():
+        port, path = (f.read().splitlines() + ["", ""])[:2]
+    if not port.strip().isdigit() or not path.startswith("/devtools/browser/"):
         raise OSError("DevToolsActivePort is not complete yet")
-    return int(first)
-
-
-def _stop(proc: subprocess.Popen, profile: str) -> None:
-    """End Chromium's process group and remove its profile; a plain function so the
-    finalizer (at close, collection or exit) holds no reference to the browser."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    shutil.rmtree(profile, ignore_errors=True)
+    return int(port), path.strip()

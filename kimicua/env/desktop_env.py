@@ -1,4 +1,10 @@
-"""DesktopEnv: an X display (a private Xvfb by default) driven like a person would."""
+"""DesktopEnv: an X display (a private Xvfb by default) driven like a person would.
+
+Everything an episode starts on the desktop (setup's programs, the terminal, the
+editor, the desktop's Chromium) runs in a bubblewrap sandbox that ``reset`` makes
+anew for each episode (``sandbox.Sandbox``); with ``sandbox=False`` they run on the
+host with the episode's home as HOME.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,12 @@ from kimicua.env.desktop import DesktopController
 from kimicua.env.desktop_browser import DesktopBrowser
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
+from kimicua.env.guard import Guard
 from kimicua.env.observation import Observation
-from kimicua.env.processes import Processes
+from kimicua.env.processes import Processes, Runner
+from kimicua.env.sandbox import Layout, Sandbox, check_available
+from kimicua.env.sandbox.policy_files import chromium_etc
+from kimicua.env.workspace import Workspace
 
 SETTLE_S = 0.05  # after an action, before the screenshot: let the app repaint
 
@@ -30,11 +40,16 @@ class DesktopEnv(ControlledEnv):
     kind = "desktop"
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
-                 display: str | None = None, *, settle_s: float = SETTLE_S):
+                 display: str | None = None, *, settle_s: float = SETTLE_S, sandbox: bool = True,
+                 network: bool = False, guard: Guard | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
+        if sandbox:
+            check_available()  # one line naming --no-sandbox, before anything starts
         self.scale = scale
         self.settle_s = settle_s
+        self.network = network
+        self._episode_network = network
         if display is None:
             physical = Size(round(size.width * scale), round(size.height * scale))
             self.display = Display.start(physical)
@@ -52,20 +67,54 @@ class DesktopEnv(ControlledEnv):
                 self._capture.close()
             self.display.stop()
             raise
-        self._processes = Processes(self.display.child_env())
+        self._controller.guard = guard or Guard()
+        self.workspace = Workspace(sandboxed=sandbox)
+        self._sandbox: Sandbox | None = None
+        self._host = Processes({**self.display.child_env(), "HOME": str(self.workspace.home)},
+                               cwd=self.workspace.home)
         self._browser: DesktopBrowser | None = None
+        self.sandbox_start_s: float | None = None  # the last sandbox's start cost
+
+    @property
+    def _runner(self) -> Runner:
+        """Where apps run: this episode's sandbox (started on first use), or the host."""
+        if not self.sandboxed:
+            return self._host
+        if self._sandbox is None or not self._sandbox.alive():
+            self._start_sandbox()
+        return self._sandbox
+
+    def _start_sandbox(self) -> None:
+        self._stop_sandbox()
+        ws = self.workspace
+        layout = Layout(home=ws.home, tmp=ws.tmp, runtime=ws.runtime, display=self.display.name,
+                        network=self._episode_network,
+                        chromium_etc=chromium_etc(ws.runtime, self.guard.urls))
+        self._sandbox = Sandbox(layout, xauthority=self.display.env.get("XAUTHORITY"))
+        self.sandbox_start_s = self._sandbox.start_s
+
+    def _stop_sandbox(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
 
     # --- Gymnasium -----------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
-        """Kill what launch() started (and its windows) and the CDP browser."""
+        """End the episode's apps (and their windows) and the CDP browser, empty the home
+        and /tmp, and start a fresh sandbox with the env's network setting."""
         self._check()
         self._close_browser()
-        self._processes.kill_all()
+        self._stop_sandbox()  # kills everything inside
+        self._host.kill_all()
+        self.workspace.clear()
+        self._episode_network = self.network
+        if self.sandboxed:
+            self._start_sandbox()
         # Release anything a previous episode left pressed, e.g. a MouseDown without MouseUp.
         self._controller.release_all()
         time.sleep(self.settle_s)
-        return self.observe(), {"display": self.display.name}
+        return self.observe(), {"display": self.display.name, "sandbox_start_s": self.sandbox_start_s}
 
     def observe(self) -> Observation:
         self._check()
@@ -82,10 +131,12 @@ class DesktopEnv(ControlledEnv):
             return
         self._closed = True
         self._close_browser()
-        self._processes.kill_all(grace=1.0)
+        self._stop_sandbox()
+        self._host.kill_all(grace=1.0)
         self._controller.close()
         self._capture.close()
         self.display.stop()
+        self.workspace.close()
 
     def _check(self) -> None:
         if self._closed:
@@ -96,11 +147,25 @@ class DesktopEnv(ControlledEnv):
 
     def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
         self._check()
-        return self._processes.run(command, shell=shell, timeout=timeout)
+        return self._runner.run(command, shell=shell, timeout=timeout)
 
     def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
         self._check()
-        return self._processes.launch(command, shell=shell)
+        return self._runner.launch(command, shell=shell)
+
+    def expose_port(self, port: int) -> None:
+        self._check()
+        self._runner.expose(port)
+
+    def enable_network(self) -> None:
+        """Restart this episode's sandbox with the network (what setup started so far
+        ends: call it before the task's setup steps)."""
+        if self._episode_network:
+            return
+        self._episode_network = True
+        if self.sandboxed:
+            self._close_browser()
+            self._start_sandbox()
 
     def windows(self) -> list[Window]:
         self._check()
@@ -135,7 +200,10 @@ class DesktopEnv(ControlledEnv):
         if self._browser is not None and not self._browser.alive():
             self._close_browser()
         if self._browser is None:
-            self._browser = DesktopBrowser(self.display, self.screen, self.scale)
+            host = self.workspace.tmp / "chromium-profile"
+            profile = "/tmp/chromium-profile" if self.sandboxed else str(host)
+            self._browser = DesktopBrowser(self._runner, self.screen, self.scale, profile, host,
+                                           self.guard.urls)
             self._controller.navigator = self._browser
         return self._browser
 
@@ -144,6 +212,11 @@ class DesktopEnv(ControlledEnv):
             self._controller.navigator = None
             self._browser.close()
             self._browser = None
+
+    def _refused_navigations(self) -> list[str]:
+        if self._browser is None or not self._browser.alive():
+            return []
+        return self._browser.watch.take()
 
     def _url_or_none(self) -> str | None:
         if self._browser is None or not self._browser.alive():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -66,6 +68,17 @@ class CountingEnv(Env):
     def element_box(self, selector):
         return (1.0, 2.0, 3.0, 4.0)
 
+    home = "/home/user"
+
+    def host_path(self, path, *, write=False):
+        return Path("/host") / str(path).lstrip("/")
+
+    def expose_port(self, port):
+        self.exposed = port
+
+    def enable_network(self):
+        self.network = True
+
 
 def test_time_limit_truncates_after_max_steps_and_resets_the_count():
     env = TimeLimit(CountingEnv(), max_steps=3)
@@ -88,6 +101,10 @@ def test_time_limit_delegates_the_world_api():
         assert inner.tabs == ["about:blank"] and env.page_url() == "about:blank"
         assert env.evaluate("1+1") == 3 and env.element_box("#a") == (1.0, 2.0, 3.0, 4.0)
         assert env.observe().screenshot.shape == (3, 4, 3)
+        assert env.home == "/home/user" and env.host_path("/home/user/a") == Path("/host/home/user/a")
+        env.expose_port(8123)
+        env.enable_network()
+        assert inner.exposed == 8123 and inner.network
     assert inner.closes == 1
 
 

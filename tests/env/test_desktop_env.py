@@ -4,11 +4,13 @@ desktop's own Chromium."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from proc_tools import alive, processes_with
 
 from kimicua.env import EnvError, Size, make_env
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,
@@ -29,6 +31,7 @@ def desktop():
 @pytest.fixture
 def page(desktop, pages_url):
     """The events page in the desktop's Chromium, focused; its elements' screen boxes."""
+    desktop.expose_port(int(pages_url.rsplit(":", 1)[1]))  # the sandbox's network is off
     desktop.browser().goto(f"{pages_url}/events.html")  # started on first use
     assert desktop.activate_window("Chromium", by_class=True)
     return desktop
@@ -71,10 +74,10 @@ def test_navigate_without_a_browser_is_an_error_value():
         assert not info["result"].ok and "browser" in info["result"].error and not terminated
 
 
-def test_type_writes_exact_text_into_xterm(desktop, tmp_path, poll):
-    out = tmp_path / "typed.txt"
+def test_type_writes_exact_text_into_xterm(desktop, poll):
+    out = desktop.host_path("~/typed.txt")  # the sandboxed xterm writes into the episode's home
     text = "a<b>c & |x| 'q' \"dq\" $HOME ~ üñï € 日本語 ✓\nsecond line\ttab\n"
-    desktop.launch(["xterm", "-T", "kimicua-cat", "-e", "sh", "-c", f"cat > {out}"])
+    desktop.launch(["xterm", "-T", "kimicua-cat", "-e", "sh", "-c", "cat > ~/typed.txt"])
     desktop.wait_for_window("kimicua-cat")
     assert desktop.activate_window("kimicua-cat", strict=True)
     assert desktop.active_window().name == "kimicua-cat"
@@ -221,8 +224,9 @@ def test_the_tab_in_front_is_the_one_the_agent_switched_to(page, pages_url, poll
 
 @pytest.mark.browser
 def test_closed_desktop_chromium_is_reported_and_reopened(desktop, pages_url, poll):
+    desktop.expose_port(int(pages_url.rsplit(":", 1)[1]))
     desktop.open_tabs([f"{pages_url}/next.html"])
-    assert desktop.run(["kill", str(desktop._browser.proc.pid)]).returncode == 0
+    assert desktop.run(["kill", str(desktop._browser.pid)]).returncode == 0
     assert poll(lambda: desktop.page_url() is None)
     with pytest.raises(EnvError, match="no longer running"):
         desktop.evaluate("1")
@@ -246,15 +250,15 @@ def test_scale_two_maps_logical_to_physical_pixels():
 
 
 def test_what_an_unclosed_env_launched_ends_at_interpreter_exit():
+    marker = f"600.{os.getpid()}"  # finds the sandboxed sleep among the host's processes
     code = ("from kimicua.env import make_env, Size; env = make_env('desktop', size=Size(320, 240)); "
-            "print(env.launch(['sleep', '600']), env.display.pid, flush=True)")
+            f"env.launch(['sleep', '{marker}']); print(env.display.pid, flush=True)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    for pid in map(int, out.stdout.split()):
-        status = Path(f"/proc/{pid}/status")
-        assert not status.exists() or "zombie" in status.read_text()
+    assert out.returncode == 0, out.stderr
+    assert not alive(int(out.stdout)) and not processes_with(marker)
 
 
-def test_named_keys_follow_the_displays_own_keymap(tmp_path, monkeypatch, poll):
+def test_named_keys_follow_the_displays_own_keymap(monkeypatch, poll):
     """Return moved to another keycode on one display: pyautogui's import-time table
     would press a dead key; the controller's per-display table presses Return."""
     from Xlib import XK
@@ -274,9 +278,9 @@ def test_named_keys_follow_the_displays_own_keymap(tmp_path, monkeypatch, poll):
         conn.change_keyboard_mapping(spare, [(XK.XK_Return,) * len(rows[0])])
         conn.sync()
         monkeypatch.setenv("XAUTHORITY", display.env["XAUTHORITY"])
-        out = tmp_path / "keys.txt"
         with make_env("desktop", display=display.name) as env:
-            env.launch(["xterm", "-T", "kimicua-keys", "-e", "sh", "-c", f"cat > {out}"])
+            out = env.host_path("~/keys.txt")
+            env.launch(["xterm", "-T", "kimicua-keys", "-e", "sh", "-c", "cat > ~/keys.txt"])
             env.wait_for_window("kimicua-keys")
             assert env.activate_window("kimicua-keys")
             env.step(Type(text="ab"))
@@ -286,3 +290,26 @@ def test_named_keys_follow_the_displays_own_keymap(tmp_path, monkeypatch, poll):
         conn.close()
     finally:
         display.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandboxed", "unsandboxed"])
+def test_refused_urls_are_failed_steps_whether_navigated_or_typed(sandbox, pages_url, poll):
+    """Seen: ctrl+L and file:///etc/passwd worked in the desktop's Chromium."""
+    with make_env("desktop", size=SIZE, sandbox=sandbox) as env:
+        env.reset()
+        env.expose_port(int(pages_url.rsplit(":", 1)[1]))
+        env.open_tabs([f"{pages_url}/next.html"])
+        result = env.step(Navigate(url="file:///etc/hostname"))[4]["result"]
+        assert not result.ok and "refused by the URL policy (file://*)" in result.error
+        assert env.activate_window("Chromium", by_class=True)
+        env.step(Hotkey(keys=("ctrl", "l")))
+        # The browser refuses (or, unsandboxed, the env undoes) it once it commits: on
+        # this step, or the next one when the page takes longer than the settle time.
+        results = [env.step(Type(text="file:///etc/hostname\n"))[4]["result"],
+                   env.step(Wait(seconds=1.0))[4]["result"]]
+        assert [r.ok for r in results].count(False) == 1
+        assert any(r.error and "navigation to file:///etc/hostname refused" in r.error for r in results)
+        assert poll(lambda: env.page_url() == f"{pages_url}/next.html")  # the tab went back
+        result = env.step(Hotkey(keys=("ctrl", "alt", "f1")))[4]["result"]
+        assert not result.ok and "denied" in result.error
