@@ -1,9 +1,10 @@
 """Per-episode facts that task strings may refer to, and their substitution.
 
 Task JSON names machine-specific places through placeholders so a task is not tied
-to one machine: ``{workdir}`` (a fresh temp folder per episode), ``{pages}`` (the
-loopback page server's base URL, no trailing slash), ``{home}``, and OSWorld's own
-``{SCREEN_WIDTH}``, ``{SCREEN_HEIGHT}``, ``{SCREEN_WIDTH_HALF}``, ``{SCREEN_HEIGHT_HALF}``.
+to one machine: ``{workdir}`` and ``{home}`` (the episode's fresh home as the env's
+apps see it: /home/user in the sandbox), ``{pages}`` (the loopback page server's base
+URL, no trailing slash), and OSWorld's own ``{SCREEN_WIDTH}``, ``{SCREEN_HEIGHT}``,
+``{SCREEN_WIDTH_HALF}``, ``{SCREEN_HEIGHT_HALF}``.
 Only these exact names are replaced, so other braces (Python dicts, OSWorld's
 ``{DayD}`` date rules) pass through untouched.
 """
@@ -28,18 +29,25 @@ class PlaceholderError(ValueError):
 
 @dataclass(frozen=True)
 class RunContext:
-    """What one episode's task strings resolve against."""
+    """What one episode's task strings resolve against.
+
+    ``workdir`` is the host folder the evaluator's cache lives in (never shown to the
+    apps); ``home`` the episode's home as the apps see it; ``files`` the host folders a
+    ``file://`` URL in the task may be read from (the task's own folder and pages)."""
 
     workdir: Path
     pages: str | None = None
     screen: Size | None = None
+    home: str | None = None
+    files: tuple[Path, ...] = ()
     cache: Path = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "cache", self.workdir / ".cache")
 
     def variables(self) -> dict[str, str]:
-        values = {"workdir": str(self.workdir), "home": str(Path.home())}
+        home = self.home or str(self.workdir)
+        values = {"workdir": home, "home": home}
         if self.pages is not None:
             values["pages"] = self.pages
         if self.screen is not None:

@@ -2,7 +2,8 @@
 
 A getter is ``getter(env, ctx, spec) -> value``; ``spec`` is the task's getter
 object (``{"type": ..., ...}``) with placeholders already substituted. Files on
-"the VM" are local files here, since the env's display runs on this machine.
+"the VM" are the env's files, named as its apps see them and read on the host
+through ``env.host_path`` (a path the apps cannot see reads as missing).
 Getters marked (ours) are this project's additions for browser and window state.
 """
 
@@ -14,8 +15,17 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from kimicua.env.core import EnvError
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.fetch import fetch
+
+
+def _host(env, path: str) -> Path | None:
+    """The host path of an app's ``path``, or None when the apps cannot see it."""
+    try:
+        return env.host_path(path)
+    except EnvError:
+        return None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -40,8 +50,8 @@ def vm_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     dests = _as_list(spec.get("dest", [Path(p).name for p in paths]))
     out: list[str | None] = []
     for path, dest in zip(paths, dests):
-        src = Path(os.path.expanduser(path))
-        if not src.is_file():
+        src = _host(env, path)
+        if src is None or not src.is_file():
             out.append(None)
             continue
         # Copying freezes the state at evaluation time, as OSWorld's download from the VM does.
@@ -56,7 +66,7 @@ def cloud_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     """A file fetched from a URL (``{pages}/...`` or file://) into the cache."""
     urls = _as_list(spec["path"])
     dests = _as_list(spec.get("dest", [Path(urlsplit(u).path).name or "download" for u in urls]))
-    return _pick([str(fetch(u, ctx.cache / d)) for u, d in zip(urls, dests)], spec)
+    return _pick([str(fetch(u, ctx.cache / d, files=ctx.files)) for u, d in zip(urls, dests)], spec)
 
 
 def cache_file(env, ctx: RunContext, spec: dict[str, Any]) -> str | None:
@@ -135,8 +145,8 @@ def window_names(env, ctx: RunContext, spec: dict[str, Any]) -> list[str]:
 
 def list_directory(env, ctx: RunContext, spec: dict[str, Any]) -> list[str] | None:
     """The sorted entries of a folder, or None if it does not exist."""
-    path = Path(os.path.expanduser(spec["path"]))
-    return sorted(os.listdir(path)) if path.is_dir() else None
+    path = _host(env, spec["path"])
+    return sorted(os.listdir(path)) if path is not None and path.is_dir() else None
 
 
 def vm_screen_size(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, int]:

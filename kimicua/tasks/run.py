@@ -3,20 +3,25 @@
 This is the object the episode loop takes (the agent package never imports tasks):
 ``id``, ``instruction``, ``env_kind``, ``setup(env)``, ``evaluate(env, actions)``,
 ``solution(env)`` and ``close()``.
+
+The episode's files live in the env's home (``{workdir}``/``{home}``, /home/user in
+the sandbox); the TaskRun's own temp folder holds only the evaluator's cache, which
+the env's apps never see.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from kimicua.env import lifetime
 from kimicua.env.actions import Action
 from kimicua.tasks.context import RunContext, mentions, substitute
 from kimicua.tasks.evaluate import Evaluation, evaluate
 from kimicua.tasks.pages import BUILTIN_PAGES, PageServer
+from kimicua.tasks.risk import needs_network
 from kimicua.tasks.schema import Task
 from kimicua.tasks.setup import SetupError, UnsupportedStep, run_steps
 from kimicua.tasks.solution import solution_actions
@@ -34,10 +39,11 @@ def pages_root(task: Task) -> Path:
 class TaskRun:
     """A task ready to play: a fresh temp workdir, and a page server if the task uses one."""
 
-    def __init__(self, task: Task):
+    def __init__(self, task: Task, env=None):
+        """``env``, when known, names the home the instruction shows (else setup does)."""
         self.task = task
         self.last_evaluation: Evaluation | None = None
-        self._workdir = Path(tempfile.mkdtemp(prefix="kimicua-task-"))
+        self._workdir = lifetime.tempdir("task")
         self._server: PageServer | None = None
         try:
             if mentions(task.model_dump(), "pages"):
@@ -45,7 +51,9 @@ class TaskRun:
         except BaseException:
             shutil.rmtree(self._workdir, ignore_errors=True)
             raise
-        self.ctx = RunContext(self._workdir, self._server.url if self._server else None)
+        files = tuple(p for p in (task.origin.parent if task.origin else None, pages_root(task)) if p)
+        self.ctx = RunContext(self._workdir, self._server.url if self._server else None,
+                              home=env.home if env is not None else None, files=files)
 
     @property
     def id(self) -> str:
@@ -64,14 +72,15 @@ class TaskRun:
         return self._workdir
 
     def setup(self, env) -> None:
-        """Empty the workdir and perform the task's setup steps (SetupError, one line)."""
-        self.ctx = replace(self.ctx, screen=env.screen)
-        for child in self._workdir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+        """Give the env what the task needs (network, the page server), empty the
+        cache, and perform the task's setup steps (SetupError, one line)."""
+        self.ctx = replace(self.ctx, screen=env.screen, home=env.home)
+        shutil.rmtree(self.ctx.cache, ignore_errors=True)
         try:
+            if needs_network(self.task):
+                env.enable_network()
+            if self._server is not None:
+                env.expose_port(self._server.port)
             run_steps(self.task.config, env, self.ctx)
         except UnsupportedStep:
             raise  # already names the step type; callers tell "unsupported" from "failed"

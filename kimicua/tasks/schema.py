@@ -123,6 +123,7 @@ class Kimicua(_Frozen):
     domain: str | None = None
     solution: list[SolutionStep] = Field(default_factory=list)
     pages: str | None = None  # a folder served at {pages}, relative to the task file
+    network: bool = False  # the env's apps need the network (off by default)
 
 
 class Task(_Frozen):

@@ -1,8 +1,11 @@
 """OSWorld setup steps that make sense on a local display (no VM, no cloud).
 
 Each step runs against the Env with its parameters already substituted (see
-``context``). Unsupported types raise UnsupportedStep naming the type; any other
-failure raises SetupError with one line naming the step.
+``context``). Programs and shell commands run where the env runs its apps (the
+sandbox by default); file steps name files as the apps see them and reach them on
+the host through ``env.host_path``, which keeps writes inside the episode's home.
+Unsupported types raise UnsupportedStep naming the type; any other failure raises
+SetupError with one line naming the step.
 """
 
 from __future__ import annotations
@@ -39,15 +42,20 @@ class UnsupportedStep(SetupError):
         super().__init__(f"setup step type {step_type!r} is not supported here")
 
 
-def _argv(command: str | list[str], shell: bool) -> str | list[str]:
+# OSWorld's VMs run Google Chrome with DevTools on 1337, relayed to 9222 by socat; here
+# the env's own Chromium stands in for it, and setup and getters reach it over CDP.
+CHROME_NAMES = frozenset({"google-chrome", "google-chrome-stable", "chrome", "chromium", "chromium-browser"})
+
+
+def _argv(env, command: str | list[str], shell: bool) -> str | list[str]:
     """OSWorld's command forms: a list, or a string split unless ``shell``."""
     if shell:
         return command if isinstance(command, str) else shlex.join(command)
     argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
     if not argv:
         raise SetupError("empty command")
-    # OSWorld's VM server expands a leading ~/ in each argument.
-    return [os.path.expanduser(a) if a.startswith("~/") else a for a in argv]
+    # OSWorld's VM server expands a leading ~/ in each argument (to the VM user's home).
+    return [env.home + a[1:] if a.startswith("~/") else a for a in argv]
 
 
 def _require_program(argv: str | list[str]) -> None:
@@ -55,9 +63,25 @@ def _require_program(argv: str | list[str]) -> None:
         raise SetupError(f"program {argv[0]!r} is not installed")
 
 
+def is_chrome(argv: str | list[str]) -> bool:
+    return isinstance(argv, list) and os.path.basename(argv[0]) in CHROME_NAMES
+
+
+def is_chrome_relay(argv: str | list[str]) -> bool:
+    """OSWorld's ``socat tcp-listen:9222,fork tcp:localhost:1337`` (nothing to relay here)."""
+    return isinstance(argv, list) and os.path.basename(argv[0]) == "socat" and any(
+        a.endswith(":1337") for a in argv[1:])
+
+
 def launch(env, ctx: RunContext, command: str | list[str], shell: bool = False) -> None:
-    """Start a program in the background (killed at the next reset)."""
-    argv = _argv(command, shell)
+    """Start a program in the background (killed at the next reset). Google Chrome
+    starts the env's Chromium, with the URLs it was given as tabs."""
+    argv = _argv(env, command, shell)
+    if is_chrome(argv):
+        env.open_tabs([a for a in argv[1:] if not a.startswith("-")])
+        return
+    if is_chrome_relay(argv):
+        return
     _require_program(argv)
     env.launch(argv, shell=shell)
 
@@ -65,7 +89,7 @@ def launch(env, ctx: RunContext, command: str | list[str], shell: bool = False) 
 def execute(env, ctx: RunContext, command: str | list[str], shell: bool = False,
             stdout: str = "", stderr: str = "") -> None:
     """Run a command to completion; ``stdout``/``stderr`` name files in the cache."""
-    argv = _argv(command, shell)
+    argv = _argv(env, command, shell)
     _require_program(argv)
     result = env.run(argv, shell=shell, timeout=120.0)
     for name, text in ((stdout, result.stdout), (stderr, result.stderr)):
@@ -100,11 +124,19 @@ def close_window(env, ctx: RunContext, window_name: str, strict: bool = False,
     env.run(argv, timeout=10.0)
 
 
+def _app_path(env, path: str) -> str:
+    """``path`` as the apps see it: ``~`` is the episode's home, relative is under it."""
+    if path == "~" or path.startswith("~/"):
+        path = env.home + path[1:]
+    return path if os.path.isabs(path) else os.path.join(env.home, path)
+
+
 def open_file(env, ctx: RunContext, path: str) -> None:
     """Open a file with an app chosen by its type, then wait for its window."""
-    file = Path(os.path.expanduser(path))
-    if not file.exists():
-        raise SetupError(f"no such file {file}")
+    app_path = _app_path(env, path)
+    if not env.host_path(app_path).exists():
+        raise SetupError(f"no such file {app_path}")
+    file = Path(app_path)
     suffix = file.suffix.lower()
     if env.kind == "browser" or suffix in _BROWSER_SUFFIXES:
         # The env's own Chromium, so page getters (page_eval, active_tab_url) can read it.
@@ -130,10 +162,12 @@ def chrome_open_tabs(env, ctx: RunContext, urls_to_open: list[str]) -> None:
 
 
 def download(env, ctx: RunContext, files: list[dict[str, str]]) -> None:
-    """Fetch each ``{"url", "path"}`` (http(s) or file://) to its local path."""
+    """Fetch each ``{"url", "path"}`` (http(s), or file:// of the task's own files) to
+    its path, which must lie in the episode's home or /tmp."""
     for item in files:
         try:
-            fetch(item["url"], Path(os.path.expanduser(item["path"])))
+            dest = env.host_path(_app_path(env, item["path"]), write=True)
+            fetch(item["url"], dest, files=ctx.files)
         except FetchError as err:
             raise SetupError(str(err)) from None
         except KeyError as err:

@@ -9,6 +9,7 @@ from typing import Any
 
 from kimicua.env.core import CommandResult, Window
 from kimicua.env.geometry import Size
+from kimicua.env.workspace import Workspace
 
 
 @dataclass
@@ -23,10 +24,27 @@ class FakeEnv:
     launched: list[Any] = field(default_factory=list)
     ran: list[Any] = field(default_factory=list)
     tabs: list[str] = field(default_factory=list)
+    workspace: Workspace = field(default_factory=lambda: Workspace(sandboxed=False))
+    exposed: list[int] = field(default_factory=list)
+    network: bool = False
+
+    @property
+    def home(self) -> str:
+        return self.workspace.app_home
+
+    def host_path(self, path, *, write=False):
+        return self.workspace.host_path(path, write=write)
+
+    def expose_port(self, port):
+        self.exposed.append(port)
+
+    def enable_network(self):
+        self.network = True
 
     def run(self, command, *, shell=False, timeout=30.0):
         self.ran.append((command, shell))
-        p = subprocess.run(command, shell=shell, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(command, shell=shell, capture_output=True, text=True, timeout=timeout,
+                           cwd=self.workspace.home)
         return CommandResult(p.returncode, p.stdout, p.stderr)
 
     def launch(self, command, *, shell=False):
@@ -49,7 +67,7 @@ class FakeEnv:
 
     def open_tabs(self, urls):
         self.tabs.extend(urls)
-        self.url = urls[-1]
+        self.url = urls[-1] if urls else self.url
 
     def page_url(self):
         return self.url

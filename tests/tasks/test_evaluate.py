@@ -15,7 +15,7 @@ def rule(**r):
 
 @pytest.fixture
 def ctx(tmp_path):
-    return RunContext(tmp_path, pages="http://127.0.0.1:9")
+    return RunContext(tmp_path, pages="http://127.0.0.1:9", files=(tmp_path,))
 
 
 def test_infeasible_scores_only_a_final_fail(ctx):

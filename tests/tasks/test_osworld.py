@@ -140,6 +140,13 @@ class _NullEnv:
     def evaluate(self, expression):
         raise RuntimeError("no page")
 
+    home = "/home/user"
+
+    def host_path(self, path, *, write=False):
+        from kimicua.env.core import EnvError
+
+        raise EnvError(f"{path}: no files in this env")
+
 
 @needs_osworld
 def test_every_osworld_task_evaluates_or_names_what_is_unsupported(monkeypatch, tmp_path):

@@ -43,12 +43,15 @@ def test_task_run_lifecycle_with_a_fake_env(tmp_path):
                       "expected": {"type": "cloud_file", "path": "{pages}/files/hello.txt", "dest": "e.txt"}},
     })
     env = FakeEnv()
-    with TaskRun(task) as run:
+    with TaskRun(task, env) as run:
         assert run.id == "file-task" and run.env_kind == "desktop"
-        assert run.instruction == f"Write {run.workdir}/out.txt"
-        (run.workdir / "stale.txt").write_text("from an earlier episode")
+        assert run.instruction == f"Write {env.home}/out.txt"  # {workdir} is the env's home
+        (run.workdir / ".cache").mkdir()
+        (run.workdir / ".cache" / "stale.txt").write_text("from an earlier episode")
         run.setup(env)
-        assert not (run.workdir / "stale.txt").exists()
+        assert not (run.workdir / ".cache" / "stale.txt").exists()
+        assert (env.host_path(env.home) / "in.txt").read_text() == "hello world\n"
+        assert env.exposed == [int(run.ctx.pages.rsplit(":", 1)[1])]  # the page server reaches the env
         assert run.evaluate(env, [Done()]) == 1.0
         assert run.evaluate(env, [Fail()]) == 0.0 and "final Fail" in run.last_evaluation.reason
         workdir = run.workdir
@@ -60,10 +63,22 @@ def test_task_run_setup_errors_name_the_task():
                       "config": [{"type": "googledrive", "parameters": {}}]})
     with TaskRun(bad) as run, pytest.raises(UnsupportedStep):
         run.setup(FakeEnv())
-    broken = parse_task({"id": "no-chrome", "instruction": "i", "evaluator": {"func": "exact_match"},
-                         "config": [{"type": "launch", "parameters": {"command": ["google-chrome"]}}]})
-    with TaskRun(broken) as run, pytest.raises(SetupError, match="^task no-chrome: launch: program"):
+    broken = parse_task({"id": "no-app", "instruction": "i", "evaluator": {"func": "exact_match"},
+                         "config": [{"type": "launch", "parameters": {"command": ["no-such-app-kimicua"]}}]})
+    with TaskRun(broken) as run, pytest.raises(SetupError, match="^task no-app: launch: program"):
         run.setup(FakeEnv())
+
+
+def test_task_run_opens_the_network_only_for_tasks_that_ask():
+    quiet = parse_task({"id": "local", "instruction": "i", "evaluator": {"func": "exact_match"},
+                        "config": [{"type": "chrome_open_tabs", "parameters": {"urls_to_open": ["{pages}/a.html"]}}]})
+    remote = parse_task({"id": "web", "instruction": "i", "evaluator": {"func": "exact_match"},
+                         "config": [{"type": "chrome_open_tabs", "parameters": {"urls_to_open": ["https://example.org"]}}]})
+    for task, wanted in ((quiet, False), (remote, True)):
+        env = FakeEnv()
+        with TaskRun(task) as run:
+            run.setup(env)
+        assert env.network is wanted
 
 
 def test_builtin_suites_are_valid_and_every_task_is_supported_and_solvable_on_paper():

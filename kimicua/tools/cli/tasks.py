@@ -40,9 +40,10 @@ def check(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per task."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Print the OSWorld support report: what loads, and which setup types, getters and
-    metrics each task needs that this runtime lacks."""
+    """Print the OSWorld support report: what loads, which setup types, getters and
+    metrics each task needs that this runtime lacks, and the commands each task runs."""
     from kimicua.tasks.osworld import report
+    from kimicua.tasks.risk import commands, needs_network
     from kimicua.tasks.schema import TaskError
     from kimicua.tasks.setup import SUPPORTED_STEPS
     from kimicua.tasks.suites import resolve
@@ -52,13 +53,17 @@ def check(
     except TaskError as err:
         _fail(str(err))
     rep = report(task for _, task in loaded.tasks)
+    ran = {task.id: commands(task) for _, task in loaded.tasks}
+    network = {task.id: needs_network(task) for _, task in loaded.tasks}
     if as_json:
         typer.echo(json.dumps({
             "loaded": rep.total, "load_errors": loaded.errors, "runnable": rep.runnable,
             "setup_types": dict(rep.setup_types.most_common()), "metrics": dict(rep.metrics.most_common()),
             "getters": dict(rep.getters.most_common()), "unsupported": dict(rep.unsupported.most_common()),
             "tasks": [{"id": s.task_id, "steps": list(s.steps), "getters": list(s.getters),
-                       "metrics": list(s.metrics)} for s in rep.per_task],
+                       "metrics": list(s.metrics), "network": network[s.task_id],
+                       "commands": [{"where": c.where, "command": c.command, "shell": c.shell}
+                                    for c in ran[s.task_id]]} for s in rep.per_task],
         }, indent=2))
         return
     typer.echo(f"loaded {rep.total} task(s), {len(loaded.errors)} load error(s)")
@@ -72,7 +77,15 @@ def check(
         typer.echo("unsupported (tasks needing it):")
         for name, count in rep.unsupported.most_common():
             typer.echo(f"  {name:<48} {count:>5}")
-    if verbose:
+    with_commands = [t for t, c in ran.items() if c]
+    typer.echo(f"tasks that run commands: {len(with_commands)} "
+               f"({sum(any(c.shell for c in ran[t]) for t in with_commands)} through a shell); "
+               f"they run in the sandbox unless --no-sandbox")
+    typer.echo(f"tasks that need the network: {sum(network.values())}")
+    if verbose or rep.total <= 5:
         typer.echo("per task:")
         for s in rep.per_task:
-            typer.echo(f"  {s.task_id:<40} {s.describe()}")
+            net = ", needs the network" if network[s.task_id] else ""
+            typer.echo(f"  {s.task_id:<40} {s.describe()}{net}")
+            for c in ran[s.task_id]:
+                typer.echo(f"    runs {c}")
