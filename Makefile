@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # CPU wheel here; on a GPU machine: make test TORCH='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH ?= torch==2.13.0
 EXTRAS ?= model,dev
-APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(EXTRAS)' | md5sum | cut -c1-8)
 
 .PHONY: setup system demo test clean
