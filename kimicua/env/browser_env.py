@@ -48,15 +48,12 @@ class BrowserEnv(ControlledEnv):
         self.display: Display | None = None
         if not headless:
             self.display = Display.attach(display) if display else Display.start(size)
-        env = self.display.child_env() if self.display else dict(os.environ)
-        self._processes = Processes(env)
+        self._processes = Processes(self.display.child_env() if self.display else dict(os.environ))
         # An unknown switch Chromium ignores, so browser_pid can find this very process.
         self._marker = f"--kimicua-instance={uuid.uuid4().hex}"
         self._pw = chromium.acquire_playwright()
         try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=chromium.find_chromium(), headless=headless,
-                args=[*chromium.CHROMIUM_ARGS, self._marker], env=env)
+            self._browser = self._launch(headless)
         except Exception as err:
             self._release()
             raise EnvError(f"cannot launch Chromium: {str(err).splitlines()[0]}") from None
@@ -68,6 +65,13 @@ class BrowserEnv(ControlledEnv):
         self._controller = BrowserController(lambda: self.page, size)
         self._controller.guard = guard or Guard()
         self.workspace = Workspace(sandboxed=False)
+
+    def _launch(self, headless: bool) -> Any:
+        """Start Chromium: the one place that says how (binary, switches, environment)."""
+        env = self.display.child_env() if self.display else dict(os.environ)
+        return self._pw.chromium.launch(
+            executable_path=chromium.find_chromium(), headless=headless, env=env,
+            args=[*chromium.launch_args(self.scale), self._marker])
 
     # --- pages ---------------------------------------------------------------------
 

@@ -37,6 +37,14 @@ CHROMIUM_ARGS = (
 )
 NAV_TIMEOUT_MS = 30_000
 
+def launch_args(scale: float) -> list[str]:
+    """CHROMIUM_ARGS for a browser whose own device scale factor is ``scale``.
+
+    capture_page relies on it: a capture without a clip is the view's surface, which
+    has physical pixels only when the browser itself runs at the scale (with the scale
+    only emulated, as Playwright's device_scale_factor does, it has CSS pixels)."""
+    return [*CHROMIUM_ARGS, f"--force-device-scale-factor={float(scale)}"]
+
 
 def find_chromium() -> str:
     """$KIMICUA_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH."""
@@ -80,15 +88,24 @@ def release_playwright() -> None:
 
 
 def capture_page(cdp: Any, width: int, height: int, scale: float) -> np.ndarray:
-    """The page's ``width`` x ``height`` CSS px viewport as RGB [H, W, 3] in physical pixels.
+    """The page's viewport as RGB [H, W, 3] in physical pixels: what is on screen now.
 
     CDP Page.captureScreenshot as PNG with optimizeForSpeed (fast zlib) is the fastest
     lossless path measured (benchmarks/capture.py), faster than page.screenshot() and
-    than JPEG once decoding is counted. Without a clip whose scale is the device scale
-    factor, headless Chromium returns CSS-pixel images even at scale 2."""
-    params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
-              "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}}
-    return decode_png(base64.b64decode(cdp.send("Page.captureScreenshot", params)["data"]))
+    than JPEG once decoding is counted. It takes no clip: a clip is in document
+    coordinates, so a clip at (0, 0) on a scrolled page captured the unpainted top of
+    the document (a flat background-colour frame), and applying it emulates device
+    metrics on our CDP session, which dropped Playwright's device scale factor when
+    undone (devicePixelRatio 1 at scale 2). The browser must run at ``scale``
+    (launch_args); a frame that is not ``width`` x ``height`` CSS px at ``scale`` is an
+    EnvError."""
+    params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False}
+    rgb = decode_png(base64.b64decode(cdp.send("Page.captureScreenshot", params)["data"]))
+    h, w = rgb.shape[:2]
+    if abs(w - width * scale) >= 1 or abs(h - height * scale) >= 1:
+        raise EnvError(f"page screenshot is {w}x{h} px, not the {width}x{height} viewport "
+                       f"at scale {scale:g}: was Chromium started with launch_args({scale:g})?")
+    return rgb
 
 
 def decode_png(data: bytes) -> np.ndarray:

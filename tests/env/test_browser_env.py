@@ -97,6 +97,18 @@ def test_scroll_up_is_positive_dy(page, events, poll):
     assert wheels[1]["dy"] < 0 and wheels[1]["dx"] > 0
 
 
+def test_the_frame_after_a_scroll_shows_where_the_page_scrolled_to(browser, pages_url):
+    # A capture clipped at document (0, 0) showed the unpainted top of a scrolled page:
+    # every pixel the background colour (#fafafa) instead of the #33c block at the bottom.
+    browser.step(Navigate(url=f"{pages_url}/tall.html"))
+    obs, *_ = browser.step(Scroll(x=400, y=300, dy=-40))
+    assert browser.evaluate("scrollY + innerHeight") == browser.evaluate("document.body.scrollHeight")
+    assert tuple(obs.screenshot[-100, 400]) == (0x33, 0x33, 0xCC)  # the bottom 200 px
+    assert tuple(obs.screenshot[100, 400]) == (0xFA, 0xFA, 0xFA)
+    obs, *_ = browser.step(Scroll(x=400, y=300, dy=40))
+    assert tuple(obs.screenshot[100, 400]) == (0xCC, 0x33, 0x33)  # back at the top 200 px
+
+
 def test_typing_keys_and_hotkeys(page, events):
     x, y = center(page.element_box("#field"))
     page.step(Click(x=x, y=y))
@@ -171,6 +183,7 @@ def test_reset_gives_a_fresh_profile(browser, pages_url):
     browser.open_tabs([f"{pages_url}/next.html"])
     obs, _ = browser.reset()
     assert obs.url == "about:blank" and len(browser.windows()) == 1
+    assert (obs.screenshot == 255).all()  # a blank page is one flat colour, and capturable
     browser.step(Navigate(url=f"{pages_url}/next.html"))
     assert browser.evaluate("[localStorage.getItem('k'), document.cookie]") == [None, ""]
 
@@ -184,6 +197,8 @@ def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events)
         # #target spans logical 100..300: physical 200..600 in the screenshot.
         assert tuple(obs.screenshot[250, 210]) == (0xCC, 0x33, 0x33)
         assert tuple(obs.screenshot[190, 210]) == (255, 255, 255)
+        # Capturing keeps the page at its scale (a clipped capture reset it to 1).
+        assert env.evaluate("[devicePixelRatio, screen.width, screen.height]") == [2, 400, 300]
         env.step(Click(x=150.5, y=120.5))
         click = events(env, "click")[0]
         assert (click["x"], click["y"], click["target"]) == (150, 120, "target")

@@ -2,7 +2,10 @@
 
 One episode per (size, task): right after setup, doing nothing must score 0 (for
 an infeasible task, so must a final Done); then the scripted solution must score 1.
-Envs are shared per kind and size (module fixture) and reset between tasks.
+Every screen the play observes must show something: a frame of one flat colour is
+what a model would be shown instead of the task's page or windows (as a browser
+capture of a scrolled page once was). Envs are shared per kind and size (module
+fixture) and reset between tasks.
 """
 
 from __future__ import annotations
@@ -56,11 +59,18 @@ def pool():
     envs.close()
 
 
+def assert_shows_something(obs, where: str) -> None:
+    image = obs.screenshot
+    flat = bool((image == image[0, 0]).all())
+    assert not flat, f"{where}: every pixel is {tuple(image[0, 0].tolist())}"
+
+
 def play_solution(run: TaskRun, env) -> list:
     actions = []
     for action in run.solution(env):
-        _, _, terminated, _, info = env.step(action)
+        obs, _, terminated, _, info = env.step(action)
         assert info["result"].ok, f"{run.id}: {action} failed: {info['result'].error}"
+        assert_shows_something(obs, f"{run.id}: the frame after step {len(actions) + 1} ({action})")
         actions.append(action)
         if terminated:
             break
@@ -74,6 +84,7 @@ def test_builtin_task_scores_zero_untouched_and_one_when_solved(pool, size, task
     with TaskRun(task) as run:
         env.reset()
         run.setup(env)
+        assert_shows_something(env.observe(), f"{run.id}: the frame after setup")
         assert run.evaluate(env, []) == 0.0, f"doing nothing scored: {run.last_evaluation}"
         if task.evaluator.infeasible:
             assert run.evaluate(env, [Done()]) == 0.0
