@@ -67,8 +67,11 @@ class BrowserEnv(ControlledEnv):
         self.workspace = Workspace(sandboxed=False)
 
     def _launch(self, headless: bool) -> Any:
-        """Start Chromium: the one place that says how (binary, switches, environment)."""
-        env = self.display.child_env() if self.display else dict(os.environ)
+        """Start Chromium: the one place that says how (binary, switches, environment).
+
+        Headless, it gets only what it needs of our environment (no DISPLAY or other
+        desktop session variables); shown, it gets the display's."""
+        env = self.display.child_env() if self.display else chromium.headless_env(os.environ)
         return self._pw.chromium.launch(
             executable_path=chromium.find_chromium(), headless=headless, env=env,
             args=[*chromium.launch_args(self.scale), self._marker])
@@ -101,7 +104,8 @@ class BrowserEnv(ControlledEnv):
             if not proc.name.isdigit():
                 continue
             try:
-                args = (proc / "cmdline").read_bytes().split(b"\0")
+                # Chromium may rewrite its command line as one space-separated string.
+                args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
             except OSError:
                 continue
             if self._marker.encode() in args and not any(a.startswith(b"--type=") for a in args):

@@ -12,7 +12,7 @@ import io
 import os
 import shutil
 import threading
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from PIL import Image
@@ -36,6 +36,19 @@ CHROMIUM_ARGS = (
     f"--disable-features={','.join(DISABLED_FEATURES)}",
 )
 NAV_TIMEOUT_MS = 30_000
+
+# What headless Chromium keeps of the caller's environment: where programs, the home
+# and temp files are, locale, time zone, fonts and libraries. Nothing of a desktop
+# session (DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, DBUS_SESSION_BUS_ADDRESS, XDG_*):
+# with DISPLAY set, headless Chromium's GPU process connected to the user's X server.
+HEADLESS_ENV_KEEP = ("PATH", "HOME", "TMPDIR", "TZ", "LANG", "LANGUAGE", "FONTCONFIG_FILE",
+                     "FONTCONFIG_PATH", "LD_LIBRARY_PATH")
+
+
+def headless_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` that headless Chromium needs (HEADLESS_ENV_KEEP, LC_*)."""
+    return {k: v for k, v in environ.items() if k in HEADLESS_ENV_KEEP or k.startswith("LC_")}
+
 
 def launch_args(scale: float) -> list[str]:
     """CHROMIUM_ARGS for a browser whose own device scale factor is ``scale``.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,6 +203,55 @@ def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events)
         env.step(Click(x=150.5, y=120.5))
         click = events(env, "click")[0]
         assert (click["x"], click["y"], click["target"]) == (150, 120, "target")
+
+
+DESKTOP_SESSION = {"DISPLAY": ":4242", "WAYLAND_DISPLAY": "wayland-4242",
+                   "XAUTHORITY": "/nonexistent/.Xauthority",
+                   "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}
+
+
+def test_headless_chromium_runs_without_the_desktop_session(monkeypatch, pages_url):
+    for name, value in DESKTOP_SESSION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    with make_env("browser", size=Size(320, 240)) as env:
+        env.reset()
+        env.step(Navigate(url=f"{pages_url}/next.html"))  # a renderer as well
+        root = env.browser_pid
+        environs = {pid: _environ(pid) for pid in _process_tree(root)}
+        environs = {pid: environ for pid, environ in environs.items() if environ is not None}
+        assert env.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "Pacific/Auckland"
+    assert len(environs) >= 3  # the browser, its zygote(s), a renderer, ...
+    for pid, environ in environs.items():
+        assert not set(DESKTOP_SESSION) & set(environ), f"pid {pid} has {sorted(environ)}"
+    assert environs[root]["PATH"] == os.environ["PATH"]
+    assert environs[root]["HOME"] == os.environ["HOME"]
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (from /proc/*/stat parent ids)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _environ(pid: int) -> dict[str, str] | None:
+    """The environment ``pid`` was started with; None if it ended meanwhile."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
 
 
 def test_killed_browser_is_an_env_error():
