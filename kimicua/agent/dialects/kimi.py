@@ -17,7 +17,9 @@ GROUNDING_PROMPT = (
     "point.<instruction> {instruction}"
 )
 
-_SECTION = re.compile(r"^[ \t]*##[ \t]*(Thought|Action|Code)[ \t]*:?[ \t]*$", re.M | re.I)
+# One run of blanks on each side of the optional colon: "[ \t]*:?[ \t]*$" can split a run
+# of n blanks between its two halves n ways, and tries each before failing (quadratic).
+_SECTION = re.compile(r"^[ \t]*##[ \t]*(Thought|Action|Code)[ \t]*(?::[ \t]*)?$", re.M | re.I)
 
 
 def sections(text: str) -> dict[str, str]:
