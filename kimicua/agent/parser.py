@@ -37,7 +37,7 @@ class ParseError(ValueError):
         col: int | None = None,
         dialect: str | None = None,
     ):
-        self.reason = " ".join(reason.split())
+        self.reason = _utf8(" ".join(reason.split()))
         self.snippet = _one_line(snippet) if snippet else None
         self.line, self.col, self.dialect = line, col, dialect
         super().__init__(str(self))
@@ -58,7 +58,13 @@ class ParseError(ValueError):
 
 def _one_line(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _utf8(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _utf8(text: str) -> str:
+    """``text`` with lone surrogates (from a JSON "\\ud800") escaped, so the message
+    can be written as UTF-8 (to a trajectory, a log, the terminal)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse(text: str, dialect: str | Dialect, frame: Frame) -> list[Action]:
