@@ -72,11 +72,12 @@ def test_nine_key_hotkey(name):
         "<tool_call></tool_call>" * 4_000,
         "Action: wait()\n" * 6_000,  # ast.get_source_segment re-splits the code per call
         "Action:" + " " * 99_000 + "x",  # textwrap.dedent compiles the margin into a regex
+        "## Thought" + " " * 99_000 + "\nx",  # [ \t]*:?[ \t]*$ splits the blanks n ways: 25 s
         "[" * MAX_TEXT,
         "[1," * 33_000,
     ],
     ids=["newlines", "think", "kimi-think", "fence-spaces", "fence-spaces-nl", "fences",
-         "tool-calls", "action-lines", "margin", "brackets", "nested-lists"],
+         "tool-calls", "action-lines", "margin", "section-blanks", "brackets", "nested-lists"],
 )
 def test_pathological_text(text, name):
     refused(text[:MAX_TEXT], name)
@@ -112,6 +113,23 @@ def test_code(code, message, name):
 )
 def test_json(text, name):
     refused(text, name)
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ('<tool_call>{"name": "computer_use", "arguments": {"action": "type", "text": "a\\ud800"}}'
+         "</tool_call>", "qwen25vl"),
+        ('{"action_type": "PRESS", "parameters": {"key": "\\ud800"}}', "computer13"),
+        ("Action: type(content='it's \ud800')", "uitars"),
+    ],
+)
+def test_lone_surrogates_are_escaped_in_the_message(text, name):
+    # JSON "\ud800" decodes to a lone surrogate; quoted back into the message, it made
+    # the message unwritable as UTF-8 (a trajectory line, a log).
+    err = refused(text, name)
+    assert "\\ud800" in str(err)
+    str(err).encode("utf-8")
 
 
 class Broken(Dialect):
