@@ -38,11 +38,13 @@ CHROMIUM_ARGS = (
 NAV_TIMEOUT_MS = 30_000
 
 # What headless Chromium keeps of the caller's environment: where programs, the home
-# and temp files are, locale, time zone, fonts and libraries. Nothing of a desktop
-# session (DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, DBUS_SESSION_BUS_ADDRESS, XDG_*):
-# with DISPLAY set, headless Chromium's GPU process connected to the user's X server.
+# and temp files are, locale, time zone, fonts, libraries and the proxy (Chromium
+# reads *_proxy when no desktop says otherwise). Nothing of a desktop session
+# (DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, DBUS_SESSION_BUS_ADDRESS, XDG_*): with DISPLAY
+# set, headless Chromium's GPU process connected to the user's X server.
 HEADLESS_ENV_KEEP = ("PATH", "HOME", "TMPDIR", "TZ", "LANG", "LANGUAGE", "FONTCONFIG_FILE",
-                     "FONTCONFIG_PATH", "LD_LIBRARY_PATH")
+                     "FONTCONFIG_PATH", "LD_LIBRARY_PATH", "http_proxy", "https_proxy",
+                     "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def headless_env(environ: Mapping[str, str]) -> dict[str, str]:
