@@ -90,7 +90,7 @@ def make(data: dict[str, Any]) -> Action:
 _THINK = (("◁think▷", "◁/think▷"), ("<think>", "</think>"))
 
 FENCE_MARK = "```"
-MAX_BLOCKS = MAX_ACTIONS  # code blocks (or tool calls) in one answer; each is at least one action
+MAX_BLOCKS = MAX_ACTIONS  # code blocks (or tool calls) in one answer; more is not one step
 # A fence's language tag counts only when a newline follows it, so ```WAIT``` is a body.
 _FENCE_HEAD = re.compile(r"[ \t]*(?:([\w+-]*)[ \t]*\n)?")
 
