@@ -39,7 +39,14 @@ class TaskLike(Protocol):
     def evaluate(self, env: Env, actions: list[Action]) -> float: ...
 
 
-Approve = Callable[[Action, Reply], Action | None]
+# Sees each proposed action with the answer it came from and the screen it will act
+# on; returns the action to run (the same, or an edited one), None to skip it, or
+# raises StopEpisode to end the episode (recorded as "stopped", not evaluated).
+Approve = Callable[[Action, Reply, Observation], Action | None]
+
+
+class StopEpisode(Exception):
+    """Raised by an approve hook (or a UI) to end the episode now, keeping its record."""
 
 
 def _osworld_action(action: Action):
@@ -133,7 +140,7 @@ class _Episode:
         thought = self._thought(reply.text) if reply.actions is None else None
         self.history.append(Turn(thought, tuple(actions), obs.screenshot, frame, None, shown))
         for index, proposed in enumerate(actions):
-            action = self.approve(proposed, reply) if self.approve else proposed
+            action = self.approve(proposed, reply, obs) if self.approve else proposed
             if action is None:
                 self.record(None, prompt, reply, index, error="vetoed by the user", timings=Timings(**stage))
                 self.emit(ActionExecuted(self.recorder.steps, proposed, None))
@@ -180,6 +187,8 @@ def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWr
         status, score, error = ep.run()
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted by the user (Ctrl-C)"
+    except StopEpisode as stop:
+        status, error = "stopped", str(stop) or "stopped by the user"
     except Exception as err:  # setup, env or backend failure: recorded, never lost
         status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
     recorder.finish(Outcome(status=status, score=score, steps=ep.steps, error=error))

@@ -15,7 +15,7 @@ class EpisodeResult:
     (interrupted, or the environment or setup failed)."""
 
     task_id: str
-    status: str  # done | fail | truncated | parse_failures | error | interrupted
+    status: str  # done | fail | truncated | parse_failures | error | interrupted | stopped
     score: float | None
     steps: int
     turns: int

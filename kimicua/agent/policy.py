@@ -56,4 +56,9 @@ class Policy(Protocol):
         """Answer one prompt."""
         ...
 
+    def check(self) -> None:
+        """Fail fast (one line) when the model cannot answer at all: a run calls it
+        once before its first task."""
+        ...
+
     def close(self) -> None: ...

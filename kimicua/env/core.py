@@ -263,6 +263,19 @@ class TimeLimit(Env):
         self.env.enable_network()
 
 
+MAX_SCREEN = 16384  # Chromium's largest surface; X allows 32767, no screen is that large
+
+
+def check_screen(size: Size, scale: float = 1.0) -> None:
+    """ValueError (one line) for a screen no env can show."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale:g}")
+    w, h = round(size.width * scale), round(size.height * scale)
+    if not (16 <= w <= MAX_SCREEN and 16 <= h <= MAX_SCREEN):
+        raise ValueError(f"screen {size} at scale {scale:g} is {w}x{h} pixels; each side must be "
+                         f"between 16 and {MAX_SCREEN}")
+
+
 def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: float = 1.0,
              display: str | None = None, headless: bool = True, sandbox: bool = True,
              network: bool = False, guard: Guard | None = None) -> Env:
@@ -273,6 +286,8 @@ def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: flo
     ``guard`` holds the URL policy and the key denylist.
     """
     options = {"sandbox": sandbox, "network": network, "guard": guard}
+    if display is None or kind == "browser":
+        check_screen(size, scale)
     match kind:
         case "desktop":
             from kimicua.env.desktop_env import DesktopEnv

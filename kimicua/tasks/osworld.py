@@ -59,7 +59,7 @@ class Loaded:
         return len(self.tasks)
 
 
-def _is_suite(data: Any) -> bool:
+def is_suite(data: Any) -> bool:
     return isinstance(data, dict) and bool(data) and all(
         isinstance(v, list) and all(isinstance(i, str) for i in v) for v in data.values()
     )
@@ -91,7 +91,7 @@ def load_suite(suite: str | Path | dict[str, list[str]], examples: str | Path | 
         if examples is None:
             beside = Path(suite).parent / "examples"
             examples = beside if beside.is_dir() else Path(suite).parent
-    if not _is_suite(mapping):
+    if not is_suite(mapping):
         raise TaskError(f"{origin}: a suite must map each domain to a list of task ids")
     if examples is None:
         raise TaskError(f"{origin}: an examples folder is needed to find the task files")
@@ -123,7 +123,7 @@ def load_path(path: str | Path) -> Loaded:
             out.errors += part.errors
         return out
     data = read_json(path)
-    if _is_suite(data):
+    if is_suite(data):
         return load_suite(path)
     out = Loaded()
     try:

@@ -1,5 +1,12 @@
 """Run tasks as episodes on this machine: one env per kind, one policy, one
-trajectory directory per task in OSWorld's results layout."""
+trajectory directory per task in OSWorld's results layout.
+
+Before the first task the runner locks the results directory, checks that the sandbox
+can run and asks the model once, so a bad setup fails in seconds with one line
+(``RunSetupError``). After that a failing episode (setup, env, model) is that task's
+error and the run goes on; an env that cannot start fails its own tasks at once, and
+the run stops early only when its first tasks all fail the same way.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +24,20 @@ from kimicua.agent.episode import Approve, run_episode
 from kimicua.agent.events import EpisodeResult, Event
 from kimicua.agent.policy import Policy
 from kimicua.agent.trajectory import EpisodeMeta, TrajectoryWriter, timestamp
-from kimicua.env.core import Env, make_env
+from kimicua.env.core import Env, EnvError, make_env
 from kimicua.env.geometry import Size
+from kimicua.env.guard import DEFAULT_DENY_KEYS, Guard, KeyGuard, UrlPolicy
+from kimicua.env.sandbox import check_available
 from kimicua.tasks.osworld import support
 from kimicua.tasks.run import TaskRun
 from kimicua.tasks.schema import Task
+from kimicua.tools.lock import ResultsLock
+
+EARLY_STOP = 3  # the first tasks all failing the same way: the rest would too
+
+
+class RunSetupError(ValueError):
+    """The run cannot start (results busy, no sandbox, model unreachable): one line."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,15 @@ class RunOptions:
     max_images: int = 3
     resume: bool = True
     policy_options: dict[str, Any] = field(default_factory=dict)
+    model_name: str | None = None  # the results path's model folder; else from ``model``
+    sandbox: bool = True
+    network: bool = False
+    allow_urls: tuple[str, ...] = ()
+    deny_keys: tuple[str, ...] = DEFAULT_DENY_KEYS
+
+    def guard(self) -> Guard:
+        """A fresh guard for one env (the key guard tracks what that env holds down)."""
+        return Guard(UrlPolicy(allow=self.allow_urls), KeyGuard(deny=self.deny_keys))
 
 
 @dataclass(frozen=True)
@@ -57,9 +82,24 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "model"
 
 
-def episode_dir(opts: RunOptions, model_name: str, domain: str, task_id: str) -> Path:
+def model_dir_name(model: str, model_name: str | None = None) -> str:
+    """The results path's model folder, from what the user typed alone: ``--model-name``,
+    else the server's host_port (and path), a checkpoint's folder name, or the word.
+
+    Seen: with a server the folder took the served model's id, which changed between
+    runs, so a resume played finished tasks again."""
+    if model_name:
+        return _safe(model_name)
+    text = model.strip()
+    if text.startswith(("http://", "https://")):
+        return _safe(text.split("://", 1)[1].rstrip("/").removesuffix("/v1"))
+    return _safe(Path(text.rstrip("/")).name or text)
+
+
+def episode_dir(opts: RunOptions, domain: str, task_id: str) -> Path:
     """OSWorld's layout: <results>/<action_space>/<observation>/<model>/<domain>/<task>."""
-    return opts.results / opts.dialect / "screenshot" / _safe(model_name) / domain / task_id
+    return (opts.results / opts.dialect / "screenshot" / model_dir_name(opts.model, opts.model_name)
+            / domain / task_id)
 
 
 class Runner:
@@ -69,39 +109,65 @@ class Runner:
                  approve: Approve | None = None):
         self.opts, self.on_event, self.approve = opts, on_event, approve
         self.envs: dict[str, Env] = {}
+        self.broken: dict[str, str] = {}  # env kind -> why it cannot start
         self.policy: Policy | None = None
-        if opts.model != "scripted":
-            self.policy = make_policy(opts.model, **opts.policy_options)
+        self.lock = ResultsLock(opts.results)
+        try:
+            if opts.sandbox:
+                try:
+                    check_available()
+                except EnvError as err:  # says so in one line, naming --no-sandbox
+                    raise RunSetupError(str(err)) from None
+            if opts.model != "scripted":
+                self.policy = make_policy(opts.model, **opts.policy_options)
+                self.policy.check()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def model_name(self) -> str:
-        return self.policy.name if self.policy else "scripted"
+        return model_dir_name(self.opts.model, self.opts.model_name)
 
     @property
     def notice(self) -> str | None:
         return self.policy.notice if self.policy else None
 
     def env(self, kind: str) -> Env:
+        """The env of ``kind``, started on first use; an env that failed to start once is
+        not tried again (its message stands for every task of that kind)."""
+        if kind in self.broken:
+            raise EnvError(self.broken[kind])
         if kind not in self.envs:
-            self.envs[kind] = make_env(kind, size=self.opts.screen, scale=self.opts.scale,
-                                       display=self.opts.display)
+            o = self.opts
+            try:
+                self.envs[kind] = make_env(kind, size=o.screen, scale=o.scale, display=o.display,
+                                           sandbox=o.sandbox, network=o.network, guard=o.guard())
+            except (EnvError, OSError, ValueError) as err:
+                text = str(err).strip()
+                self.broken[kind] = f"the {kind} env cannot start: {text.splitlines()[0] if text else type(err).__name__}"
+                raise EnvError(self.broken[kind]) from None
         return self.envs[kind]
 
     def run_task(self, domain: str, task: Task) -> Row:
         sup = support(task)
         if not sup.ok:
             return Row(domain, task.id, "unsupported", None, note=sup.describe())
-        directory = episode_dir(self.opts, self.model_name, domain, task.id)
+        directory = episode_dir(self.opts, domain, task.id)
         if self.opts.resume and (directory / "result.txt").exists():
             score = float((directory / "result.txt").read_text())
             return Row(domain, task.id, "already done", score, directory=directory)
-        env = self.env(task.env_kind)
-        with TaskRun(task) as run:
+        try:
+            env = self.env(task.env_kind)
+        except EnvError as err:
+            self._summarise(domain, EpisodeResult(task.id, "error", None, 0, 0, directory, 0.0, str(err)))
+            return Row(domain, task.id, "error", None, note=str(err))
+        with TaskRun(task, env) as run:
             policy = self.policy or ScriptedPolicy(run.solution(env))
             meta = EpisodeMeta(task_id=task.id, instruction=run.instruction, domain=domain,
                                model=self.model_name, dialect=self.opts.dialect, seed=self.opts.seed,
                                env=task.env_kind, screen=(env.screen.width, env.screen.height))
-            with TrajectoryWriter(directory, meta) as writer:
+            with TrajectoryWriter(directory, meta, replace=not self.opts.resume) as writer:
                 result = run_episode(env, run, policy, writer, self.opts.max_steps, self.on_event,
                                      self.approve, dialect=self.opts.dialect, max_images=self.opts.max_images)
             if policy is not self.policy:
@@ -123,10 +189,14 @@ class Runner:
             f.write(json.dumps(line) + "\n")
 
     def run(self, tasks: list[tuple[str, Task]]) -> list[Row]:
-        rows = []
-        for domain, task in tasks:
+        rows: list[Row] = []
+        for i, (domain, task) in enumerate(tasks):
             rows.append(row := self.run_task(domain, task))
             if row.status == "interrupted":
+                break
+            if (why := _same_failure(rows)) and len(tasks) > len(rows):
+                note = f"not run: the first {len(rows)} tasks all failed with: {why}"
+                rows += [Row(d, t.id, "skipped", None, note=note) for d, t in tasks[i + 1:]]
                 break
         return rows
 
@@ -136,6 +206,8 @@ class Runner:
         self.envs.clear()
         if self.policy is not None:
             self.policy.close()
+            self.policy = None
+        self.lock.release()
 
     def __enter__(self) -> Runner:
         return self
@@ -143,3 +215,11 @@ class Runner:
     def __exit__(self, *exc) -> None:
         self.close()
 
+
+
+def _same_failure(rows: list[Row]) -> str | None:
+    """The error shared by the run's first EARLY_STOP episodes, if they all failed alike."""
+    ran = [r for r in rows if r.status not in ("unsupported", "already done")]
+    if len(ran) == EARLY_STOP and all(r.status == "error" for r in ran) and len({r.note for r in ran}) == 1:
+        return ran[0].note
+    return None

@@ -139,7 +139,7 @@ def test_bounded_consecutive_failures_end_the_episode(env, tmp_path):
 
 @browser
 def test_approve_can_edit_and_veto(env, tmp_path):
-    def approve(action, reply):
+    def approve(action, reply, obs):
         if action.type == "type":
             return Type(text="hello")  # edited
         if action.type == "click" and action.x > 600:
@@ -306,7 +306,7 @@ def test_prompt_token_ids_round_trip_on_the_turns_first_line(tmp_path):
 def test_a_vetoed_action_names_the_screen_as_it_stands(tmp_path):
     vetoed = []
 
-    def approve(action, reply):
+    def approve(action, reply, obs):
         if 15 < action.x < 25:  # the first turn's second click (x=0.2 of 96 px)
             vetoed.append(action)
             return None
@@ -317,3 +317,21 @@ def test_a_vetoed_action_names_the_screen_as_it_stands(tmp_path):
     assert len(vetoed) == 1 and veto.error == "vetoed by the user" and veto.parsed_action is None
     assert veto.screenshot_file == first.screenshot_file and tag(ep.frame(veto)) == 1
     assert veto.prompt_images == first.prompt_images  # the same turn, the same prompt
+
+
+def test_approve_sees_the_screen_and_can_stop_the_episode_keeping_its_record(tmp_path):
+    from kimicua.agent.episode import StopEpisode
+
+    seen = []
+
+    def approve(action, reply, obs):
+        seen.append(int(obs.screenshot[0, 0, 0]))
+        if len(seen) == 3:
+            raise StopEpisode("stopped by the user at step 3")
+        return action
+
+    result, _, ep = play_fake(tmp_path, FAKE_PLAY, approve=approve)
+    assert result.status == "stopped" and result.score is None and result.error == "stopped by the user at step 3"
+    assert seen == [0, 1, 2]  # each action is shown on the screen it will act on
+    assert len([s for s in ep.steps if s.parsed_action]) == 2 and ep.result is None
+    assert ep.meta.outcome.status == "stopped"

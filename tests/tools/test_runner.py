@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from kimicua.agent.trajectory import read_episode
+from kimicua.agent.trajectory import SCHEMA_VERSION, read_episode
 from kimicua.env.geometry import Size
 from kimicua.tasks.schema import parse_task
 from kimicua.tasks.suites import load_builtin
@@ -33,7 +33,7 @@ def assert_complete(row, *, scored=True):
     assert (ep.directory / ep.meta.initial_screenshot).is_file()
     assert ep.result == row.score if scored else ep.result is None
     for step in ep.steps:
-        assert step.schema_version == 1 and step.response
+        assert step.schema_version == SCHEMA_VERSION and step.response
         if step.parsed_action is not None:
             assert ep.frame(step) is not None  # the screen after every executed action
     return ep

@@ -100,6 +100,9 @@ class LocalPolicy:
             timings={"preprocess_s": t1 - t0, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
         )
 
+    def check(self) -> None:
+        """Nothing to reach: the weights loaded when the policy was built."""
+
     def close(self) -> None:
         """Drop the weights so the memory is free before another policy loads."""
         self.model = None

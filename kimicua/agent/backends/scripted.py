@@ -35,6 +35,9 @@ class ScriptedPolicy:
             raise TypeError(f"scripted policy expected an Action, got {type(action).__name__}: {action!r}")
         return Reply(text=dumps(action), model=self.name, actions=(action,))
 
+    def check(self) -> None:
+        """Nothing to reach: the actions are here."""
+
     def close(self) -> None:
         """Close the script if it is a generator, so its cleanup (finally blocks) runs."""
         if isinstance(self._actions, Generator):

@@ -150,13 +150,24 @@ class ServerPolicy:
     def resolve_model(self) -> str:
         """The served model's id: the one given, else the first of GET /v1/models (asked once)."""
         if self.model is None:
-            url = self.root + "/models"
-            data = self._call("GET", url)
-            try:
-                self.model = str(data["data"][0]["id"])
-            except (KeyError, IndexError, TypeError):
-                raise BackendError(f"GET {url}: no model listed in the response", url=url) from None
+            self._models(self._call("GET", self.root + "/models"))
         return self.model
+
+    def _models(self, data: Any) -> None:
+        url = self.root + "/models"
+        try:
+            listed = [str(m["id"]) for m in data["data"]]
+        except (KeyError, IndexError, TypeError):
+            raise BackendError(f"GET {url}: not an OpenAI model list", url=url) from None
+        if not listed:
+            raise BackendError(f"GET {url}: the server lists no model", url=url)
+        if self.model is None:
+            self.model = listed[0]
+
+    def check(self, timeout: float = 10.0) -> None:
+        """One GET /v1/models, no retries: a run fails in seconds, naming the URL, when
+        the server is not there (rather than trying every task)."""
+        self._models(self._call("GET", self.root + "/models", retries=0, timeout=min(timeout, self.timeout)))
 
     def act(self, prompt: Prompt) -> Reply:
         """Send the prompt; returns the reply's text, and logprobs/token ids when served."""
@@ -197,20 +208,23 @@ class ServerPolicy:
             raise BackendError(f"POST {url}: unexpected response shape ({shape})", url=url) from None
         return Reply(text=text, model=served, token_ids=token_ids, logprobs=logprobs, timings=timings)
 
-    def _call(self, method: str, url: str, payload: bytes | None = None) -> Any:
+    def _call(self, method: str, url: str, payload: bytes | None = None, *, retries: int | None = None,
+              timeout: float | None = None) -> Any:
         """One JSON request with bounded retries; BackendError after the last failure."""
+        retries = self.max_retries if retries is None else retries
+        timeout = self.timeout if timeout is None else timeout
         headers = {"Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json"
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        attempts, attempt = self.max_retries + 1, 0
+        attempts, attempt = retries + 1, 0
         while True:
             attempt += 1
             delay = self.backoff * 2 ** (attempt - 1)
             request = urllib.request.Request(url, data=payload, headers=headers, method=method)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                with urllib.request.urlopen(request, timeout=timeout) as resp:
                     raw = resp.read()
             except urllib.error.HTTPError as err:
                 status, failure = err.code, f"HTTP {err.code} {_http_detail(err)}"
@@ -221,7 +235,7 @@ class ServerPolicy:
             except (OSError, http.client.HTTPException) as err:  # URLError and timeouts are OSErrors
                 status, failure = None, _cause(err)
                 if failure == "timed out":
-                    failure = f"timed out after {self.timeout:g} s"
+                    failure = f"timed out after {timeout:g} s"
             else:
                 try:
                     return json.loads(raw)

@@ -44,10 +44,10 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _set_aside(directory: Path) -> None:
-    """Move an unfinished earlier run out of the way instead of deleting it."""
+def _set_aside(directory: Path, why: str) -> None:
+    """Move an earlier run out of the way (``<dir>.<why>-N``) instead of deleting it."""
     n = 1
-    while (aside := directory.with_name(f"{directory.name}.interrupted-{n}")).exists():
+    while (aside := directory.with_name(f"{directory.name}.{why}-{n}")).exists():
         n += 1
     directory.rename(aside)
 
@@ -85,12 +85,16 @@ class TrajectoryWriter:
     a process that exits without either loses the lines still queued (never a frame's line
     without its frame)."""
 
-    def __init__(self, directory: str | Path, meta: EpisodeMeta, *, frames: FrameWriter | None = None):
+    def __init__(self, directory: str | Path, meta: EpisodeMeta, *, frames: FrameWriter | None = None,
+                 replace: bool = False):
+        """``replace``: a finished episode already there is set aside (``.replaced-N``)
+        rather than refused."""
         self.directory = Path(directory)
         if self.directory.exists() and any(self.directory.iterdir()):
-            if (self.directory / "result.txt").exists():
+            finished = (self.directory / "result.txt").exists()
+            if finished and not replace:
                 raise FileExistsError(f"{self.directory} holds a finished episode (result.txt)")
-            _set_aside(self.directory)
+            _set_aside(self.directory, "replaced" if finished else "interrupted")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._own_frames = frames is None
         self.frames = frames or FrameWriter()

@@ -23,4 +23,24 @@ app.command("demo")(_run.demo_command)
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a usage error (unknown option, bad value) is one line and exit 2."""
+    import sys
+
+    try:  # typer >= 0.20 carries its own copy of click
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    except ImportError:
+        from click.exceptions import NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as err:
+        print(err.ctx.get_help() if err.ctx else str(err))
+        code = 0
+    except UsageError as err:
+        where = f" (see '{err.ctx.command_path} --help')" if err.ctx else ""
+        print(f"error: {' '.join(err.format_message().split())}{where}", file=sys.stderr)
+        code = 2
+    except (KeyboardInterrupt, typer.Abort):
+        print("aborted", file=sys.stderr)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,13 +1,32 @@
-"""`kimicua run` and `kimicua demo`: play tasks as episodes and print the results."""
+"""`kimicua run` and `kimicua demo`: play tasks as episodes and print the results.
+
+Exit codes: 0 every episode ran (whatever it scored), 1 some episodes ended in an
+error, 2 bad input or a run that could not start (one line says why), 130 Ctrl-C.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import typer
 
 from kimicua.env.geometry import Size
+
+EXIT_OK, EXIT_EPISODE_ERRORS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+ERROR_STATUSES = ("error", "skipped")
+
+
+def _console(stream=None):
+    """rich on ``stream``; when it is not a terminal (piped, a file) the width is not
+    the 80 columns rich assumes there, so tables keep every column whole."""
+    from rich.console import Console
+
+    stream = stream or sys.stdout
+    wide = None if stream.isatty() else 400
+    return Console(file=stream, width=wide, soft_wrap=False)
 
 
 def _table(rows, title: str):
@@ -16,7 +35,7 @@ def _table(rows, title: str):
     table = Table(title=title)
     for col in ("domain", "task", "status", "score", "steps", "time", "note"):
         table.add_column(col, justify="right" if col in ("score", "steps", "time") else "left",
-                         no_wrap=col != "note", overflow="ellipsis")
+                         no_wrap=col != "note", overflow="fold")
     for r in rows:
         table.add_row(r.domain, r.task_id, r.status, "-" if r.score is None else f"{r.score:.2f}",
                       str(r.steps), f"{r.seconds:.1f}s", r.note or "")
@@ -28,18 +47,20 @@ def _table(rows, title: str):
 
 def _progress(console):
     """Print one line per event, so a long run shows what it is doing."""
+    from rich.markup import escape
+
     from kimicua.agent.events import ActionExecuted, EpisodeEnded, EpisodeStarted, ModelAnswered
 
     def on_event(event) -> None:
         match event:
             case EpisodeStarted():
-                console.print(f"[bold]{event.task_id}[/]: {event.instruction}")
+                console.print(f"[bold]{escape(event.task_id)}[/]: {escape(event.instruction)}")
             case ModelAnswered(error=str(err)):
-                console.print(f"  [yellow]turn {event.turn}: unparseable answer[/]: {err}")
+                console.print(f"  [yellow]turn {event.turn}: unparseable answer[/]: {escape(err)}")
             case ActionExecuted(result=None):
                 console.print(f"  step {event.step}: {event.action.type} vetoed")
             case ActionExecuted(result=res):
-                mark = "ok" if res.ok else f"[red]error: {res.error}[/]"
+                mark = "ok" if res.ok else f"[red]error: {escape(res.error or '')}[/]"
                 console.print(f"  step {event.step}: {event.action.type} {mark}")
             case EpisodeEnded(result=res):
                 score = "-" if res.score is None else f"{res.score:.2f}"
@@ -48,31 +69,68 @@ def _progress(console):
     return on_event
 
 
-def play(spec: str, opts, console) -> int:
-    """Run the tasks ``spec`` names; print the table; exit code 0 unless nothing ran."""
+def exit_code(rows) -> int:
+    if any(r.status == "interrupted" for r in rows):
+        return EXIT_INTERRUPTED
+    return EXIT_EPISODE_ERRORS if any(r.status in ERROR_STATUSES for r in rows) else EXIT_OK
+
+
+def _rows_json(rows) -> str:
+    return json.dumps([{"domain": r.domain, "task_id": r.task_id, "status": r.status, "score": r.score,
+                        "steps": r.steps, "seconds": round(r.seconds, 3), "error": r.note,
+                        "directory": None if r.directory is None else str(r.directory)} for r in rows],
+                      indent=1)
+
+
+def play(spec: str, opts, console, *, approve: bool = False, as_json: bool = False,
+         osworld: Path | None = None) -> int:
+    """Run the tasks ``spec`` names; print the table (or JSON); return the exit code."""
+    from rich.markup import escape
+
     from kimicua.tasks.suites import resolve
     from kimicua.tools.runner import Runner
 
-    loaded = resolve(spec)
+    loaded = resolve(spec, osworld)
     for err in loaded.errors:
-        console.print(f"[red]skipped:[/] {err}")
+        console.print(f"[red]skipped:[/] {escape(err)}")
     if not loaded.tasks:
-        console.print(f"[red]no task to run in {spec!r}[/]")
-        return 2
-    with Runner(opts, on_event=_progress(console)) as runner:
+        console.print(f"[red]no task to run in {escape(spec)!r}[/]")
+        return EXIT_BAD_INPUT
+    approver = None
+    if approve:
+        from kimicua.tools.cli.approve import TerminalApprover
+
+        approver = TerminalApprover(console, opts.dialect)
+    with Runner(opts, on_event=_progress(console), approve=approver) as runner:
         if runner.notice:
-            console.print(f"[bold yellow]notice:[/] {runner.notice}")
+            console.print(f"[bold yellow]notice:[/] {escape(runner.notice)}")
         rows = runner.run(loaded.tasks)
+    code = exit_code(rows)
+    if as_json:
+        print(_rows_json(rows), flush=True)
+        return code
     console.print(_table(rows, f"{spec} with {runner.model_name} ({opts.dialect})"))
+    failed = [r for r in rows if r.status in ERROR_STATUSES]
+    if failed and len(failed) == len(rows) and len({r.note for r in failed}) == 1:
+        console.print(f"[red]every task failed the same way:[/] {escape(failed[0].note or '')}")
     console.print(f"trajectories: {opts.results.resolve()}")
-    return 0
+    return code
+
+
+def fail_line(console, err: BaseException) -> int:
+    """One line naming what went wrong (never wrapped, never read as markup); exit 2."""
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/] {escape(' '.join(str(err).split()))}", soft_wrap=True)
+    return EXIT_BAD_INPUT
 
 
 def run_command(
-    tasks: str = typer.Argument(..., help="A built-in suite (all, small), a task file, a suite file or a folder of tasks."),
+    tasks: str = typer.Argument(..., help="A built-in suite (all, small), a task id, a task file, a suite file or a folder of tasks."),
     model: str = typer.Option("tiny", help="A checkpoint dir or hub id, a http(s):// server, 'scripted' or 'tiny'."),
     dialect: str = typer.Option("kimi", help="Output dialect of the model."),
     results: Path = typer.Option(Path("runs"), help="Results root (OSWorld's layout)."),
+    model_name: str | None = typer.Option(None, help="The model's folder in the results path (default: from --model)."),
     max_steps: int = typer.Option(15, help="Step budget per episode."),
     screen: str = typer.Option("1920x1080", help="Screen size WxH."),
     scale: float = typer.Option(1.0, help="Device scale factor (browser)."),
@@ -81,53 +139,69 @@ def run_command(
     temperature: float | None = typer.Option(None, help="Sampling temperature (local/server models)."),
     max_images: int = typer.Option(3, help="Screenshots in the prompt, the current one included."),
     resume: bool = typer.Option(True, help="Skip tasks whose directory already has result.txt."),
+    osworld: Path | None = typer.Option(None, help="Your copy of OSWorld's evaluation_examples (or $KIMICUA_OSWORLD)."),
+    sandbox: bool = typer.Option(True, help="Run the desktop's apps and the browser in bubblewrap (--no-sandbox only for a trusted model or inside a VM)."),
+    network: bool = typer.Option(False, help="Give the sandboxed apps the network (tasks that need it get it anyway)."),
+    allow_url: list[str] = typer.Option([], help="Also allow navigation to URLs matching this Chromium URL filter (repeatable)."),
+    deny_key: list[str] = typer.Option([], help="Also refuse this key chord, e.g. super+l (repeatable)."),
+    approve: bool = typer.Option(False, help="Show each proposed action and accept, skip, edit it or stop."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout (progress goes to stderr)."),
 ) -> None:
     """Run tasks as episodes and print a results table."""
-    from rich.console import Console
-
+    from kimicua.env.guard import DEFAULT_DENY_KEYS
     from kimicua.tools.runner import RunOptions
 
-    console = Console()
+    console = _console(sys.stderr if as_json else None)
+    from kimicua.env.core import check_screen
+
     try:
         size = Size.parse(screen)
+        check_screen(size, scale)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--screen") from None
+    if not sandbox:
+        console.print("[bold yellow]warning:[/] --no-sandbox: the model's actions reach this machine as "
+                      "your user (use it for a trusted model or inside a VM)")
     opts = RunOptions(model=model, dialect=dialect, results=results, max_steps=max_steps, screen=size,
                       scale=scale, display=display, seed=seed, max_images=max_images, resume=resume,
-                      policy_options={"temperature": temperature})
+                      policy_options={"temperature": temperature}, model_name=model_name, sandbox=sandbox,
+                      network=network, allow_urls=tuple(allow_url),
+                      deny_keys=(*DEFAULT_DENY_KEYS, *deny_key))
     try:
-        code = play(tasks, opts, console)
-    except (ValueError, OSError) as err:  # TaskError, BackendError, bad paths: one line
-        console.print(f"[red]error:[/] {err}")
-        code = 2
+        code = play(tasks, opts, console, approve=approve, as_json=as_json, osworld=osworld)
+    except (ValueError, OSError) as err:  # TaskError, BackendError, RunSetupError, bad paths
+        code = fail_line(console, err)
     raise typer.Exit(code)
 
 
 def demo_command(
     model: str | None = typer.Option(None, help="Defaults to $KIMICUA_CHECKPOINT when set, else 'tiny'."),
-    results: Path = typer.Option(Path("runs/demo"), help="Where the trajectories go."),
+    results: Path | None = typer.Option(None, help="Where the trajectories go (default: a new runs/demo/<time> each run)."),
     max_steps: int = typer.Option(5, help="Step budget per episode."),
     suite: str = typer.Option("all", help="The built-in suite to run."),
 ) -> None:
     """Run the built-in suite on a private Xvfb desktop and headless Chromium.
 
     First with the scripted solutions (a check that the world and the evaluators
-    work), then with the model.
+    work), then with the model. Each demo writes a fresh dated directory, so it runs
+    the same way every time.
     """
     import os
 
-    from rich.console import Console
-
     from kimicua.tools.runner import RunOptions
 
-    console = Console()
+    console = _console()
     model = model or os.environ.get("KIMICUA_CHECKPOINT") or "tiny"
+    results = results or Path("runs/demo") / time.strftime("%Y%m%d-%H%M%S")
     if model == "tiny":
         console.print("[bold yellow]notice:[/] no Kimi-VL checkpoint given (--model or $KIMICUA_CHECKPOINT): "
                       "using the tiny random checkpoint, whose actions are random; expect scores of 0.")
-    code = 0
+    code = EXIT_OK
     for name, budget in (("scripted", 40), (model, max_steps)):
         console.rule(f"built-in suite with {name}")
-        opts = RunOptions(model=name, results=results, max_steps=budget, resume=False)
-        code = max(code, play(suite, opts, console))
+        opts = RunOptions(model=name, results=results, max_steps=budget, resume=True)
+        try:
+            code = max(code, play(suite, opts, console))
+        except (ValueError, OSError) as err:
+            code = max(code, fail_line(console, err))
     sys.exit(code)

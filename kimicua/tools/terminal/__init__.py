@@ -1,0 +1,1 @@
+"""Showing screens and actions in a terminal (``run --approve`` now, the TUI later)."""
