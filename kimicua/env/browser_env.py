@@ -2,6 +2,10 @@
 
 Each reset opens a fresh browser context (a new, empty profile) with one blank page.
 Tabs stand in for windows, so OSWorld's window steps have a meaning here too.
+
+Chromium runs in a bubblewrap sandbox by default (Playwright launches a wrapper
+script as its executable, see ``sandbox.wrapper``): no network but the task's page
+server, the URL policy as Chromium's own policy, the env's workspace as its home.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
 from kimicua.env.guard import Guard
-from kimicua.env.workspace import Workspace
+from kimicua.env.navigation import NavigationWatch
 from kimicua.env.observation import Observation
-from kimicua.env.processes import Processes
+from kimicua.env.processes import Processes, Runner
+from kimicua.env.sandbox import Layout, check_available
+from kimicua.env.sandbox.client import SandboxControl
+from kimicua.env.sandbox.policy_files import chromium_etc
+from kimicua.env.sandbox.wrapper import write_wrapper
 from kimicua.env.windows import matches
+from kimicua.env.workspace import Workspace
 
 WM_CLASS = "chromium.Chromium"
 SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
@@ -37,10 +46,17 @@ class BrowserEnv(ControlledEnv):
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
                  display: str | None = None, *, headless: bool = True, settle_s: float = 0.0,
-                 sandbox: bool = False, network: bool = False, guard: Guard | None = None):
+                 sandbox: bool = True, network: bool = False, guard: Guard | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
+        if sandbox:
+            check_available()  # one line naming --no-sandbox, before anything starts
         self.screen, self.scale = size, scale
+        self.headless, self.network = headless, network
+        self.workspace = Workspace(sandboxed=sandbox)
+        self._guard = guard or Guard()
+        self._allow_own_files(self._guard)
+        self._control: SandboxControl | None = None
         # Input calls return once the page handled the event and the screenshot waits for
         # a fresh frame, so no pause is needed by default; raise it for animated pages.
         self.settle_s = settle_s
@@ -48,33 +64,57 @@ class BrowserEnv(ControlledEnv):
         self.display: Display | None = None
         if not headless:
             self.display = Display.attach(display) if display else Display.start(size)
-        self._processes = Processes(self.display.child_env() if self.display else dict(os.environ))
+        host_env = self.display.child_env() if self.display else dict(os.environ)
+        self._host = Processes({**host_env, "HOME": str(self.workspace.home)}, cwd=self.workspace.home)
         # An unknown switch Chromium ignores, so browser_pid can find this very process.
         self._marker = f"--kimicua-instance={uuid.uuid4().hex}"
         self._pw = chromium.acquire_playwright()
+        self._crashed: str | None = None
+        self._context: Any = None
+        self._page: Any = None
+        self._watch: NavigationWatch | None = None
+        self._cdp: dict[Any, Any] = {}  # page -> CDP session, for fast screenshots
+        self._browser: Any = None
+        self._start_browser(network)
+        self._controller = BrowserController(lambda: self.page, size)
+        self._controller.guard = self._guard
+
+    def _start_browser(self, network: bool) -> None:
         try:
-            self._browser = self._launch(headless)
+            self._browser = self._launch(network)
         except Exception as err:
             self._release()
             raise EnvError(f"cannot launch Chromium: {str(err).splitlines()[0]}") from None
-        self._crashed: str | None = None
+        self._crashed = None
         self._browser.on("disconnected", lambda _: self._mark_crashed("the browser disconnected"))
-        self._context: Any = None
-        self._page: Any = None
-        self._cdp: dict[Any, Any] = {}  # page -> CDP session, for fast screenshots
-        self._controller = BrowserController(lambda: self.page, size)
-        self._controller.guard = guard or Guard()
-        self.workspace = Workspace(sandboxed=False)
+        self._episode_network = network
 
-    def _launch(self, headless: bool) -> Any:
+    def _launch(self, network: bool) -> Any:
         """Start Chromium: the one place that says how (binary, switches, environment).
 
         Headless, it gets only what it needs of our environment (no DISPLAY or other
-        desktop session variables); shown, it gets the display's."""
+        desktop session variables); shown, it gets the display's. Sandboxed, Playwright
+        starts it through the wrapper, and its downloads land in a folder bound in at
+        the same path."""
         env = self.display.child_env() if self.display else chromium.headless_env(os.environ)
+        binary, downloads = chromium.find_chromium(), self.workspace.root / "downloads"
+        downloads.mkdir(exist_ok=True)
+        if self.sandboxed:
+            ws = self.workspace
+            layout = Layout(home=ws.home, tmp=ws.tmp, runtime=ws.runtime, network=network,
+                            display=self.display.name if self.display else None,
+                            chromium_etc=chromium_etc(ws.runtime, self._guard.urls), same_path=(downloads,))
+            xauthority = self.display.env.get("XAUTHORITY") if self.display else None
+            binary = str(write_wrapper(layout, [binary], xauthority=xauthority, name="chromium"))
+            self._control = SandboxControl(layout)
         return self._pw.chromium.launch(
-            executable_path=chromium.find_chromium(), headless=headless, env=env,
+            executable_path=binary, headless=self.headless, env=env, downloads_path=downloads,
             args=[*chromium.launch_args(self.scale), self._marker])
+
+    @property
+    def _runner(self) -> Runner:
+        """Where setup's programs run: the browser's sandbox, or the host."""
+        return self._control if self._control is not None else self._host
 
     # --- pages ---------------------------------------------------------------------
 
@@ -99,7 +139,8 @@ class BrowserEnv(ControlledEnv):
 
     @property
     def browser_pid(self) -> int | None:
-        """The Chromium browser process (found by its marker switch), or None."""
+        """The Chromium browser process (found by its marker switch), or None; not the
+        sandbox's bwrap and supervisor, whose command lines carry the switch too."""
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
@@ -108,30 +149,57 @@ class BrowserEnv(ControlledEnv):
                 args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
             except OSError:
                 continue
-            if self._marker.encode() in args and not any(a.startswith(b"--type=") for a in args):
+            if (self._marker.encode() in args and not any(a.startswith(b"--type=") for a in args)
+                    and os.path.basename(args[0]) != b"bwrap" and b"--exec" not in args):
                 return int(proc.name)
         return None
 
     # --- Gymnasium -----------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Observation, dict]:
-        """A new context (fresh profile: no cookies, storage, history) with one blank page."""
+        """A new context (fresh profile: no cookies, storage, history) with one blank page,
+        an empty home, and the env's own network setting."""
         self._check()
-        self._processes.kill_all()
+        self._runner.kill_all()
+        self._guard.keys.release_all()
+        self.workspace.clear(tmp=False)  # the running Chromium keeps its files in /tmp
+        if self._episode_network != self.network:
+            self._restart_browser(self.network)
+        self._new_context()
+        return self.observe(), {"browser": self._browser.version}
+
+    def _restart_browser(self, network: bool) -> None:
+        self._close_context()
+        try:
+            self._browser.close()
+        except Exception:
+            pass  # already gone
+        if self._control is not None:
+            self._control.close()
+        self._start_browser(network)
+
+    def _close_context(self) -> None:
         if self._context is not None:
             try:
                 self._context.close()
             except Exception:
                 self._check()
                 raise
+        self._context = None
         self._cdp.clear()
         self._page = None
+
+    def _new_context(self) -> None:
+        self._close_context()
         self._context = self._browser.new_context(
             viewport={"width": self.screen.width, "height": self.screen.height},
             device_scale_factor=self.scale)
         self._context.on("page", self._on_page)
         self._context.new_page()
-        return self.observe(), {"browser": self._browser.version}
+        self._watch = NavigationWatch(self._context, self._guard.urls)
+
+    def _refused_navigations(self) -> list[str]:
+        return self._watch.take() if self._watch is not None else []
 
     def observe(self) -> Observation:
         self._check()
@@ -177,7 +245,7 @@ class BrowserEnv(ControlledEnv):
         if self._closed:
             return
         self._closed = True
-        self._processes.kill_all(grace=1.0)
+        self._runner.kill_all(grace=1.0)
         try:
             self._browser.close()
         except Exception:
@@ -185,7 +253,10 @@ class BrowserEnv(ControlledEnv):
         self._release()
 
     def _release(self) -> None:
-        self.workspace.close() if hasattr(self, "workspace") else None
+        if self._control is not None:
+            self._control.close()
+        self._host.kill_all(grace=1.0)
+        self.workspace.close()
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None
@@ -195,10 +266,10 @@ class BrowserEnv(ControlledEnv):
     # --- world access --------------------------------------------------------------
 
     def run(self, command: list[str] | str, *, shell: bool = False, timeout: float = 30.0) -> CommandResult:
-        return self._processes.run(command, shell=shell, timeout=timeout)
+        return self._runner.run(command, shell=shell, timeout=timeout)
 
     def launch(self, command: list[str] | str, *, shell: bool = False) -> int:
-        return self._processes.launch(command, shell=shell)
+        return self._runner.launch(command, shell=shell)
 
     def windows(self) -> list[Window]:
         """One window per tab (id = 1-based tab index), each covering the viewport."""
@@ -251,7 +322,13 @@ class BrowserEnv(ControlledEnv):
     # --- the episode's files and network -------------------------------------------------
 
     def expose_port(self, port: int) -> None:
-        pass  # Chromium shares this machine's loopback
+        self._check()
+        self._runner.expose(port)
 
     def enable_network(self) -> None:
-        pass
+        """Relaunch the sandboxed Chromium with the network, for the rest of this episode
+        (with a fresh context: call it before the task's setup steps)."""
+        if self._episode_network or not self.sandboxed:
+            return
+        self._restart_browser(True)
+        self._new_context()

@@ -159,6 +159,10 @@ class ControlledEnv(Env):
     def guard(self) -> Guard:
         return self._controller.guard
 
+    def _allow_own_files(self, guard: Guard) -> None:
+        """The URL policy lets the browser open the episode's own files (its home)."""
+        guard.urls = guard.urls.with_allowed(Path(self.workspace.app_home).as_uri() + "/")
+
     @property
     def sandboxed(self) -> bool:
         return self.workspace.sandboxed

@@ -69,6 +69,7 @@ class DesktopEnv(ControlledEnv):
             raise
         self._controller.guard = guard or Guard()
         self.workspace = Workspace(sandboxed=sandbox)
+        self._allow_own_files(self._controller.guard)
         self._sandbox: Sandbox | None = None
         self._host = Processes({**self.display.child_env(), "HOME": str(self.workspace.home)},
                                cwd=self.workspace.home)

@@ -41,9 +41,9 @@ class Workspace:
         """The home as the env's apps see it."""
         return HOME if self.sandboxed else str(self.home)
 
-    def clear(self) -> None:
-        """Empty home and tmp for the next episode."""
-        for d in (self.home, self.tmp):
+    def clear(self, *, tmp: bool = True) -> None:
+        """Empty home (and tmp) for the next episode."""
+        for d in (self.home, self.tmp) if tmp else (self.home,):
             for child in d.iterdir():
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child, ignore_errors=True)

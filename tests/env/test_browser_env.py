@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import expose_pages
 
 from kimicua.env import EnvError, Size, TimeLimit, make_env
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,
@@ -20,9 +21,10 @@ SIZE = Size(800, 600)
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(pages_url):
     env = make_env("browser", size=SIZE)
     env.reset()
+    expose_pages(env, pages_url)
     yield env
     env.close()
 
@@ -192,6 +194,7 @@ def test_reset_gives_a_fresh_profile(browser, pages_url):
 def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events):
     with make_env("browser", size=Size(400, 300), scale=2.0) as env:
         env.reset()
+        expose_pages(env, pages_url)
         obs, *_ = env.step(Navigate(url=f"{pages_url}/events.html"))
         assert obs.screenshot.shape == (600, 800, 3) and obs.scale == 2.0
         assert obs.frame.scale == 2.0 and env.element_box("#target") == (100.0, 100.0, 200.0, 100.0)
@@ -215,7 +218,9 @@ def test_headless_chromium_runs_without_the_desktop_session(monkeypatch, pages_u
     monkeypatch.setenv("TZ", "Pacific/Auckland")
     with make_env("browser", size=Size(320, 240)) as env:
         env.reset()
+        expose_pages(env, pages_url)
         env.step(Navigate(url=f"{pages_url}/next.html"))  # a renderer as well
+        home = env.home
         root = env.browser_pid
         environs = {pid: _environ(pid) for pid in _process_tree(root)}
         environs = {pid: environ for pid, environ in environs.items() if environ is not None}
@@ -224,7 +229,7 @@ def test_headless_chromium_runs_without_the_desktop_session(monkeypatch, pages_u
     # Chromium's children write their titles over their environ's memory, so /proc shows
     # all of them only for the browser; the children inherit it.
     browser = environs[root]
-    assert (browser.get("PATH"), browser.get("HOME")) == (os.environ["PATH"], os.environ["HOME"])
+    assert (browser.get("PATH"), browser.get("HOME")) == (os.environ["PATH"], home)  # /home/user: sandboxed
     for pid, environ in environs.items():
         assert not set(DESKTOP_SESSION) & set(environ), f"pid {pid} has {sorted(environ)}"
 
@@ -274,6 +279,7 @@ def test_headed_browser_runs_on_a_private_display_and_stops_it(pages_url, events
         display = env.display
         assert display.private and display.alive()
         env.reset()
+        expose_pages(env, pages_url)
         obs, *_ = env.step(Navigate(url=f"{pages_url}/events.html"))
         assert obs.screenshot.shape == (480, 640, 3)
         env.step(Click(x=150, y=150))

@@ -106,4 +106,4 @@ def test_cli_list_and_check():
     data = json.loads(checked.output)
     assert data["loaded"] == data["runnable"] >= 24 and data["unsupported"] == {}
     missing = runner.invoke(app, ["check", "no/such/path"])
-    assert missing.exit_code == 2 and "neither a built-in suite" in missing.output
+    assert missing.exit_code == 2 and "not a built-in suite" in missing.output

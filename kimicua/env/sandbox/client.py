@@ -55,72 +55,51 @@ def supervisor_argv(*extra: str) -> list[str]:
     return [*python_argv(), f"{RUNTIME}/supervisor.py", "--runtime", RUNTIME, *extra]
 
 
-def _stop(proc: subprocess.Popen, listeners: list[socket.socket]) -> None:
+def _close_listeners(listeners: list[socket.socket]) -> None:
     for lst in listeners:
         try:
             lst.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
         except OSError:
             pass
         lst.close()
+    listeners.clear()
+
+
+def _stop(proc: subprocess.Popen, listeners: list[socket.socket]) -> None:
+    _close_listeners(listeners)
     if proc.poll() is None:
         proc.kill()  # bwrap's child dies with it (--die-with-parent), and the namespace with that
         proc.wait()
 
 
-class Sandbox:
-    """A running bubblewrap sandbox with its supervisor (see ``bwrap`` for what is inside)."""
+class SandboxControl:
+    """A running sandbox's supervisor, reached through the layout's runtime dir: for a
+    sandbox someone else started (Playwright starts the browser env's) or our own."""
 
-    def __init__(self, layout: Layout, *, xauthority: str | None = None):
+    def __init__(self, layout: Layout):
         self.layout = layout
-        prepare_runtime(layout, xauthority)
-        read_fd, write_fd = os.pipe()
-        err_path = layout.runtime / "bwrap.log"
-        started = time.perf_counter()
-        try:
-            with open(err_path, "wb") as err:
-                self._proc = lifetime.popen(
-                    [*bwrap_argv(layout), *supervisor_argv("--ready-fd", str(write_fd))],
-                    pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=err, start_new_session=True)
-        except OSError as err:
-            os.close(read_fd)
-            os.close(write_fd)
-            raise SandboxUnavailable(f"cannot start bubblewrap: {err}") from None
-        os.close(write_fd)
         self._listeners: list[socket.socket] = []
-        self._finalizer = weakref.finalize(self, _stop, self._proc, self._listeners)
-        try:
-            self._wait_ready(read_fd, err_path)
-        except BaseException:
-            self._finalizer()
-            raise
-        finally:
-            os.close(read_fd)
-        self.start_s = time.perf_counter() - started
         self._exposed: set[int] = set()
         self._forwarded: dict[int, int] = {}
 
-    def _wait_ready(self, fd: int, err_path: Path) -> None:
-        ready, _, _ = select.select([fd], [], [], START_TIMEOUT_S)
-        if ready and os.read(fd, 16).startswith(b"ready"):
-            return
-        self._proc.poll()
-        lines = err_path.read_text(errors="replace").strip().splitlines()
-        why = lines[-1] if lines else ("timed out" if self._proc.returncode is None else
-                                       f"exit code {self._proc.returncode}")
-        raise SandboxUnavailable(f"the sandbox did not start ({why}); run with --no-sandbox to go "
-                                 "without one (trusted models or a VM only)")
-
-    # --- the supervisor ----------------------------------------------------------------
-
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        try:
+            with self._connect():
+                return True
+        except (OSError, EnvError):
+            return False
+
+    def close(self) -> None:
+        """Stop relaying (the sandbox itself ends with whoever started it)."""
+        _close_listeners(self._listeners)
 
     def _connect(self) -> socket.socket:
-        if not self.alive():
-            raise EnvError(f"the sandbox has exited (code {self._proc.returncode})")
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(str(self.layout.runtime / "control.sock"))
+        try:
+            conn.connect(str(self.layout.runtime / "control.sock"))
+        except OSError as err:
+            conn.close()
+            raise EnvError(f"the sandbox's supervisor is not there ({err.strerror})") from None
         return conn
 
     def request(self, op: str, wait: float | None = 30.0, **fields) -> dict:
@@ -194,9 +173,60 @@ class Sandbox:
             raise OSError(reply.get("error"))
         return conn
 
+
+
+class Sandbox(SandboxControl):
+    """A bubblewrap sandbox we start, with its supervisor (see ``bwrap`` for what is inside)."""
+
+    def __init__(self, layout: Layout, *, xauthority: str | None = None):
+        super().__init__(layout)
+        prepare_runtime(layout, xauthority)
+        read_fd, write_fd = os.pipe()
+        err_path = layout.runtime / "bwrap.log"
+        started = time.perf_counter()
+        try:
+            with open(err_path, "wb") as err:
+                self._proc = lifetime.popen(
+                    [*bwrap_argv(layout), *supervisor_argv("--ready-fd", str(write_fd))],
+                    pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=err, start_new_session=True)
+        except OSError as err:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise SandboxUnavailable(f"cannot start bubblewrap: {err}") from None
+        os.close(write_fd)
+        self._finalizer = weakref.finalize(self, _stop, self._proc, self._listeners)
+        try:
+            self._wait_ready(read_fd, err_path)
+        except BaseException:
+            self._finalizer()
+            raise
+        finally:
+            os.close(read_fd)
+        self.start_s = time.perf_counter() - started
+
+    def _wait_ready(self, fd: int, err_path: Path) -> None:
+        ready, _, _ = select.select([fd], [], [], START_TIMEOUT_S)
+        if ready and os.read(fd, 16).startswith(b"ready"):
+            return
+        self._proc.poll()
+        lines = err_path.read_text(errors="replace").strip().splitlines()
+        why = lines[-1] if lines else ("timed out" if self._proc.returncode is None else
+                                       f"exit code {self._proc.returncode}")
+        raise SandboxUnavailable(f"the sandbox did not start ({why}); run with --no-sandbox to go "
+                                 "without one (trusted models or a VM only)")
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
     def close(self) -> None:
         """Kill the sandbox and everything in it (idempotent)."""
         self._finalizer()
+
+    def _connect(self) -> socket.socket:
+        if not self.alive():
+            raise EnvError(f"the sandbox has exited (code {self._proc.returncode})")
+        return super()._connect()
 
 
 def _serve(listener: socket.socket, open_target) -> None:

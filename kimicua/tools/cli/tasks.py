@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
+
+OSWORLD_HELP = "Your copy of OSWorld's evaluation_examples, for task ids and suite names (or $KIMICUA_OSWORLD)."
 
 app = typer.Typer(no_args_is_help=True, help="Task suites and the OSWorld support report.")
 
@@ -16,14 +19,15 @@ def _fail(message: str) -> None:
 
 @app.command("list")
 def list_tasks(
-    suite: str = typer.Argument("all", help="A built-in suite name, or a task/suite file or folder."),
+    suite: str = typer.Argument("all", help="A built-in suite name, a task id, or a task/suite file or folder."),
+    osworld: Path | None = typer.Option(None, help=OSWORLD_HELP),
 ) -> None:
     """List the tasks of a suite: domain, id, env kind and instruction."""
     from kimicua.tasks.schema import TaskError
     from kimicua.tasks.suites import resolve
 
     try:
-        loaded = resolve(suite)
+        loaded = resolve(suite, osworld)
     except TaskError as err:
         _fail(str(err))
     for domain, task in loaded.tasks:
@@ -39,6 +43,7 @@ def check(
     path: str = typer.Argument(..., help="An OSWorld task file, suite file, domain folder or examples root."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per task."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    osworld: Path | None = typer.Option(None, help=OSWORLD_HELP),
 ) -> None:
     """Print the OSWorld support report: what loads, which setup types, getters and
     metrics each task needs that this runtime lacks, and the commands each task runs."""
@@ -49,7 +54,7 @@ def check(
     from kimicua.tasks.suites import resolve
 
     try:
-        loaded = resolve(path)
+        loaded = resolve(path, osworld)
     except TaskError as err:
         _fail(str(err))
     rep = report(task for _, task in loaded.tasks)
