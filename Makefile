@@ -5,11 +5,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# CPU wheel here; on a GPU machine: make test TORCH='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH ?= torch==2.13.0
+# Where torch comes from: PyTorch's CPU index when this machine has no NVIDIA GPU (the
+# plain PyPI wheel is the CUDA build, several GB); the default index when it has one.
+# TORCH_INDEX= (empty) forces the default index, or name another (e.g. .../whl/cu128).
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 EXTRAS ?= model,dev
-APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap
-STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(EXTRAS)' | md5sum | cut -c1-8)
+# bubblewrap: the episode sandbox; scrot: what pyautogui.screenshot() needs on X11
+# (the peer of benchmarks/capture.py and overhead.py).
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot
+STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(TORCH_INDEX) $(EXTRAS)' | md5sum | cut -c1-8)
 
 .PHONY: setup system demo test clean
 
@@ -30,8 +35,15 @@ system:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first: otherwise transformers/accelerate pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q $(TORCH)
+	# torch first: otherwise transformers/accelerate pull whatever torch PyPI has (CUDA).
+	@if [ -n "$(TORCH_INDEX)" ]; then \
+	  echo "torch: $(TORCH) from $(TORCH_INDEX)"; \
+	  $(BIN)/python -m pip install -q --timeout 20 --retries 1 --index-url $(TORCH_INDEX) $(TORCH) || { \
+	    echo "torch: $(TORCH_INDEX) unreachable; installing $(TORCH) from the default index (on PyPI: the CUDA build)"; \
+	    $(BIN)/python -m pip install -q $(TORCH); }; \
+	else \
+	  echo "torch: $(TORCH) from the default index"; $(BIN)/python -m pip install -q $(TORCH); \
+	fi
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -1,8 +1,9 @@
 """Screen capture speed, against peers measured in the same run.
 
 Desktop: our ScreenCapture (one persistent mss connection, BGRA -> RGB numpy) against
-``pyautogui.screenshot()`` (a new X connection and a PIL image per call) on the same
-private Xvfb, at 1920x1080 and 3840x2160. Also the BGRA -> RGB conversion alone:
+``pyautogui.screenshot()`` on the same private Xvfb, as a user's machine runs it: on X11
+PyScreeze 1.0.1 shells out to ``scrot`` and reads back its PNG (the Makefile installs
+Debian's scrot; without scrot or gnome-screenshot pyautogui cannot take screenshots), at 1920x1080 and 3840x2160. Also the BGRA -> RGB conversion alone:
 numpy negative-stride slicing vs per-channel copies (ours) vs PIL's BGRX unpacker.
 Browser: CDP Page.captureScreenshot PNG (optimizeForSpeed, ours) and JPEG against
 Playwright's ``page.screenshot()``, each decoded to an RGB array (decoding counts).

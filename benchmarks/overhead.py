@@ -2,8 +2,8 @@
 prompt, parse, execute, trajectory write), median, through the real episode loop.
 
 Peer, measured in the same run on the same display: an OSWorld-style step
-(pyautogui.screenshot(), the frame saved as PNG inline, the action run through
-pyautogui). Goal: ours under 30 ms.
+(pyautogui.screenshot(), which on X11 runs scrot, the frame saved as PNG inline, the
+action run through pyautogui). Goal: ours under 30 ms.
 Run: .venv/bin/python benchmarks/overhead.py [--steps 30] [--env desktop|browser|both]
 """
 
