@@ -20,6 +20,7 @@ class ResultsBusy(ValueError):
 class ResultsLock:
     def __init__(self, results: Path):
         self.path = Path(results) / ".lock"
+        self._made = not self.path.parent.exists()  # a run that never starts leaves no folder
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -33,7 +34,13 @@ class ResultsLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd: int | None = fd
 
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
+    def release(self, *, discard: bool = False) -> None:
+        """Let go; ``discard`` also removes the results folder if this lock made it and
+        nothing else was written there (a run that failed before its first task)."""
+        if self._fd is None:
+            return
+        if discard and self._made and [p.name for p in self.path.parent.iterdir()] == [".lock"]:
+            self.path.unlink()
+            self.path.parent.rmdir()
+        os.close(self._fd)  # closing drops the flock
+        self._fd = None

@@ -122,7 +122,7 @@ class Runner:
                 self.policy = make_policy(opts.model, **opts.policy_options)
                 self.policy.check()
         except BaseException:
-            self.close()
+            self.close(discard=True)
             raise
 
     @property
@@ -200,14 +200,16 @@ class Runner:
                 break
         return rows
 
-    def close(self) -> None:
+    def close(self, *, discard: bool = False) -> None:
+        """End the envs and the model and let go of the results folder (``discard``: a run
+        that never started leaves no folder behind)."""
         for env in self.envs.values():
             env.close()
         self.envs.clear()
         if self.policy is not None:
             self.policy.close()
             self.policy = None
-        self.lock.release()
+        self.lock.release(discard=discard)
 
     def __enter__(self) -> Runner:
         return self

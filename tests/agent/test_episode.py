@@ -19,7 +19,7 @@ from kimicua.env.observation import ActionResult, Observation
 
 browser = pytest.mark.browser
 
-PAGE = ("data:text/html,<body style='margin:0'><input id=q style='position:absolute;left:200px;top:100px;"
+PAGE = ("<body style='margin:0'><input id=q style='position:absolute;left:200px;top:100px;"
         "width:300px;height:40px'><p id=out></p><button id=go style='position:absolute;left:600px;"
         "top:100px;width:100px;height:40px' onclick=\"out.textContent=q.value\">go</button></body>")
 
@@ -51,7 +51,9 @@ class PageTask:
     instruction = "Type hello into the box and press go."
 
     def setup(self, env):
-        env.open_tabs([PAGE])
+        # The episode's own files are the pages the URL policy lets the browser open.
+        env.host_path("~/page.html").write_text(PAGE)
+        env.open_tabs([f"file://{env.home}/page.html"])
 
     def evaluate(self, env, actions):
         return float(env.evaluate("document.getElementById('out').textContent") == "hello")

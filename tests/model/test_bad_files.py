@@ -295,8 +295,6 @@ def test_generate_line_on_stderr_from_the_console_script(tiny, image, tmp_path):
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="kimicua/tools/cli/run.py prints the error with rich's console.print, "
-                                       "which wraps it at the console width (80 columns off a terminal)")
 def test_run_error_fits_one_line(tiny, tmp_path):
     ck = shutil.copytree(tiny, tmp_path / "a-checkpoint-directory-with-a-rather-long-name-to-show-no-wrapping")
     write(ck / "config.json", b"{}")
