@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import secrets
+import socket
 import threading
 import urllib.request
 from pathlib import Path
@@ -59,6 +60,8 @@ def sh(box: Sandbox, script: str) -> str:
 
 def test_the_user_is_osworlds_with_a_private_writable_home(sandbox, workspace):
     assert sandbox.run(["id", "-un"]).stdout.strip() == "user"
+    # The host's name: openbox titles a client of another host "Terminal (other)".
+    assert sandbox.run(["hostname"]).stdout.strip() == socket.gethostname()
     assert sh(sandbox, "echo $HOME; pwd").split() == [HOME, HOME]
     assert sandbox.run("echo hi > ~/note.txt", shell=True).returncode == 0
     assert (workspace.home / "note.txt").read_text() == "hi\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -117,13 +118,15 @@ def bwrap_argv(layout: Layout) -> list[str]:
         args += ["--ro-bind", str(layout.chromium_etc), "/etc/chromium"]
     if layout.display is not None:
         number = layout.display.lstrip(":").split(".")[0]
-        socket = f"/tmp/.X11-unix/X{number}"
-        if os.path.exists(socket):
-            args += ["--bind", socket, socket]
+        x_socket = f"/tmp/.X11-unix/X{number}"
+        if os.path.exists(x_socket):
+            args += ["--bind", x_socket, x_socket]
     for path in layout.same_path:
         args += ["--bind", str(path), str(path)]
     args += ["--unshare-user", "--uid", str(UID), "--gid", str(GID), "--unshare-pid",
-             "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox", "--die-with-parent",
+             # The host's own name: a window manager marks a client of another host in
+             # its title ("Terminal (sandbox)"), which the model would see.
+             "--unshare-ipc", "--unshare-uts", "--hostname", socket.gethostname(), "--die-with-parent",
              "--new-session"]
     if not layout.network:
         args.append("--unshare-net")
