@@ -176,9 +176,10 @@ class _Episode:
 def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWriter, max_steps: int = 15,
                 on_event: Callable[[Event], None] | None = None, approve: Approve | None = None, *,
                 dialect: str | Dialect = "kimi", max_images: int = 3,
-                max_parse_failures: int = 3) -> EpisodeResult:
+                max_parse_failures: int = 3, verdict: Callable[[], str | None] | None = None) -> EpisodeResult:
     """Play ``task`` in ``env`` with ``policy`` for at most ``max_steps`` actions
-    (and model turns), recording every step; evaluate unless interrupted or broken."""
+    (and model turns), recording every step; evaluate unless interrupted or broken.
+    ``verdict`` says, after the evaluation, how the score came about (recorded)."""
     ep = _Episode(env, task, policy, recorder, max_steps, on_event, approve,
                   get_dialect(dialect) if isinstance(dialect, str) else dialect, max_images, max_parse_failures)
     start = time.perf_counter()
@@ -191,7 +192,9 @@ def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWr
         status, error = "stopped", str(stop) or "stopped by the user"
     except Exception as err:  # setup, env or backend failure: recorded, never lost
         status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
-    recorder.finish(Outcome(status=status, score=score, steps=ep.steps, error=error))
+    said = verdict() if verdict is not None and score is not None else None
+    recorder.finish(Outcome(status=status, score=score, steps=ep.steps, turns=ep.turns, error=error,
+                            verdict=said))
     result = EpisodeResult(task.id, status, score, ep.steps, ep.turns, recorder.directory,
                            time.perf_counter() - start, error)
     ep.emit(EpisodeEnded(result))

@@ -39,6 +39,12 @@ class Evaluation:
     errors: list[str] = field(default_factory=list)
     reason: str = ""
 
+    def describe(self) -> str:
+        """One line: the score, why, and any getter or metric errors."""
+        parts = f" (parts {', '.join(f'{p:g}' for p in self.parts)})" if len(self.parts) > 1 else ""
+        errors = f"; errors: {'; '.join(self.errors)}" if self.errors else ""
+        return f"{self.score:g}: {self.reason}{parts}{errors}"
+
 
 def unsupported(evaluator: Evaluator) -> tuple[list[str], list[str]]:
     """(unsupported metric names, unsupported getter types) of an evaluator."""

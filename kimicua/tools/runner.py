@@ -169,7 +169,8 @@ class Runner:
                                env=task.env_kind, screen=(env.screen.width, env.screen.height))
             with TrajectoryWriter(directory, meta, replace=not self.opts.resume) as writer:
                 result = run_episode(env, run, policy, writer, self.opts.max_steps, self.on_event,
-                                     self.approve, dialect=self.opts.dialect, max_images=self.opts.max_images)
+                                     self.approve, dialect=self.opts.dialect, max_images=self.opts.max_images,
+                                     verdict=lambda: run.last_evaluation and run.last_evaluation.describe())
             if policy is not self.policy:
                 policy.close()
         if result.status == "error":

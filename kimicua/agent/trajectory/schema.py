@@ -91,10 +91,12 @@ class Outcome(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: str  # "done" | "fail" | "truncated" | "error" | "interrupted" | "parse_failures"
+    status: str  # "done" | "fail" | "truncated" | "error" | "interrupted" | "stopped" | "parse_failures"
     score: float | None = None
     steps: int = 0
+    turns: int = 0
     error: str | None = None
+    verdict: str | None = None  # how the evaluator came to the score, in its words
 
 
 class EpisodeMeta(BaseModel):
@@ -109,6 +111,10 @@ class EpisodeMeta(BaseModel):
     model: str
     dialect: str | None = None
     seed: int | None = None
+    # Rollouts of one task form a group (GRPO-style training): ``group`` names it
+    # (domain/task_id), ``rollout`` is this episode's index in it (0..K-1).
+    rollout: int | None = None
+    group: str | None = None
     env: str | None = None
     screen: tuple[int, int] | None = None
     started_at: str | None = None
