@@ -11,6 +11,7 @@ import typer
 
 from kimicua.tools.cli import model as _model
 from kimicua.tools.cli import parse as _parse
+from kimicua.tools.cli import render as _render
 from kimicua.tools.cli import run as _run
 from kimicua.tools.cli import tasks as _tasks
 
@@ -20,6 +21,7 @@ app.add_typer(_tasks.app, name="tasks")
 app.command("parse")(_parse.parse_command)
 app.command("run")(_run.run_command)
 app.command("demo")(_run.demo_command)
+app.command("render")(_render.render_command)
 
 
 def main() -> None:
