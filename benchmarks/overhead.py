@@ -35,6 +35,9 @@ class Instant:
     def act(self, prompt):
         return Reply(text=ANSWER, model=self.name)
 
+    def reset(self, seed):
+        pass
+
     def close(self):
         pass
 

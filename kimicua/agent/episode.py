@@ -163,6 +163,7 @@ class _Episode:
 
     def run(self) -> tuple[str, float | None, str | None]:
         obs, _ = self.env.reset(seed=self.recorder.meta.seed)
+        self.policy.reset(self.recorder.meta.seed)
         self.task.setup(self.env)
         obs = self.env.observe()
         self.shown = self.recorder.initial(obs.screenshot)

@@ -61,4 +61,9 @@ class Policy(Protocol):
         once before its first task."""
         ...
 
+    def reset(self, seed: int | None) -> None:
+        """A new episode begins: its sampling derives from ``seed`` (rollouts of a task
+        get different seeds, and replaying one episode gets its own answers back)."""
+        ...
+
     def close(self) -> None: ...

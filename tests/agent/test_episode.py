@@ -31,6 +31,7 @@ class Replay:
 
     def __init__(self, answers, prompt_token_ids=None):
         self.answers, self.prompts, self.prompt_token_ids = list(answers), [], prompt_token_ids
+        self.seeds = []
 
     def act(self, prompt):
         self.prompts.append(prompt)
@@ -39,6 +40,9 @@ class Replay:
             raise answer
         return Reply(text=answer, model=self.name, token_ids=[1, 2, 3], logprobs=[-0.1, -0.2, -0.3],
                      prompt_token_ids=self.prompt_token_ids, timings={"preprocess_s": 0.001})
+
+    def reset(self, seed):
+        self.seeds.append(seed)
 
     def close(self):
         pass

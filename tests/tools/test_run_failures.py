@@ -17,7 +17,7 @@ from kimicua.tasks.schema import TaskError
 from kimicua.tasks.suites import load_builtin, resolve
 from kimicua.tools.cli.run import exit_code
 from kimicua.tools.lock import ResultsBusy, ResultsLock
-from kimicua.tools.runner import Row, Runner, RunOptions, RunSetupError, model_dir_name
+from kimicua.tools.runner import Record, Runner, RunOptions, RunSetupError, model_dir_name
 
 KIMICUA = [str(Path(sys.executable).parent / "kimicua")]  # the installed command, as a user runs it
 
@@ -93,7 +93,7 @@ def test_no_sandbox_available_stops_the_run_naming_no_sandbox(tmp_path, monkeypa
 def test_an_env_that_cannot_start_is_its_tasks_error_and_the_run_goes_on(tmp_path):
     out = cli("run", "small", "--model", "scripted", "--results", str(tmp_path), "--json",
               env={"KIMICUA_CHROMIUM": "/nonexistent/chromium"})
-    rows = json.loads(out.stdout)
+    rows = json.loads(out.stdout)["episodes"]
     browser = [r for r in rows if r["domain"] == "browser"]
     others = [r for r in rows if r["domain"] != "browser"]
     assert browser and all(r["status"] == "error" and "the browser env cannot start" in r["error"]
@@ -109,15 +109,15 @@ def test_the_run_stops_early_only_when_its_first_tasks_all_fail_alike(tmp_path, 
     with Runner(RunOptions(model="scripted", results=tmp_path)) as runner:
         rows = runner.run(tasks)
     assert [r.status for r in rows] == ["error"] * 3 + ["skipped"]
-    assert rows[3].note.startswith("not run: the first 3 tasks all failed with: the browser env cannot start")
+    assert rows[3].error.startswith("not run: the first 3 episodes all failed with: the browser env cannot start")
     assert exit_code(rows) == 1
 
 
 def test_exit_codes():
-    done = Row("d", "a", "done", 1.0)
-    assert exit_code([done, Row("d", "b", "unsupported", None), Row("d", "c", "already done", 0.0)]) == 0
-    assert exit_code([done, Row("d", "b", "error", None)]) == 1
-    assert exit_code([done, Row("d", "b", "interrupted", None)]) == 130
+    done = Record("d", "a", "done", 1.0)
+    assert exit_code([done, Record("d", "b", "unsupported", None), Record("d", "c", "already done", 0.0)]) == 0
+    assert exit_code([done, Record("d", "b", "error", None)]) == 1
+    assert exit_code([done, Record("d", "b", "interrupted", None)]) == 130
 
 
 def test_task_ids_and_osworld_data_are_resolved(tmp_path, monkeypatch):

@@ -76,4 +76,4 @@ def test_unsupported_task_is_reported_not_crashed(tmp_path):
                        "evaluator": {"func": "exact_match", "result": {"type": "rule"},
                                      "expected": {"type": "rule", "rules": {"expected": "x"}}}})
     (row,) = run(tmp_path, "scripted", [("osworld", task)])
-    assert row.status == "unsupported" and "googledrive" in row.note and row.score is None
+    assert row.status == "unsupported" and "googledrive" in row.error and row.score is None

@@ -103,6 +103,12 @@ class LocalPolicy:
     def check(self) -> None:
         """Nothing to reach: the weights loaded when the policy was built."""
 
+    def reset(self, seed: int | None) -> None:
+        """Call i of this episode samples with ``seed + i`` (when a seed is given)."""
+        if seed is not None:
+            self.seed = seed
+        self._calls = 0
+
     def close(self) -> None:
         """Drop the weights so the memory is free before another policy loads."""
         self.model = None

@@ -38,6 +38,9 @@ class ScriptedPolicy:
     def check(self) -> None:
         """Nothing to reach: the actions are here."""
 
+    def reset(self, seed: int | None) -> None:
+        """The script is the script: no sampling to seed."""
+
     def close(self) -> None:
         """Close the script if it is a generator, so its cleanup (finally blocks) runs."""
         if isinstance(self._actions, Generator):

@@ -142,6 +142,8 @@ class ServerPolicy:
         self.temperature, self.max_tokens, self.logprobs = temperature, max_tokens, logprobs
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.extra_body = dict(extra_body or {})
+        self.seed: int | None = None
+        self._calls = 0
 
     @property
     def name(self) -> str:
@@ -164,6 +166,11 @@ class ServerPolicy:
         if self.model is None:
             self.model = listed[0]
 
+    def reset(self, seed: int | None) -> None:
+        """Request i of this episode asks for ``seed + i`` (OpenAI's ``seed``; servers
+        that sample deterministically honour it, vLLM among them)."""
+        self.seed, self._calls = seed, 0
+
     def check(self, timeout: float = 10.0) -> None:
         """One GET /v1/models, no retries: a run fails in seconds, naming the URL, when
         the server is not there (rather than trying every task)."""
@@ -179,8 +186,10 @@ class ServerPolicy:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             **({"logprobs": True} if self.logprobs else {}),
+            **({"seed": self.seed + self._calls} if self.seed is not None else {}),
             **self.extra_body,
         }
+        self._calls += 1
         payload = json.dumps(body).encode("utf-8")
         t1 = time.perf_counter()
         url = self.root + "/chat/completions"

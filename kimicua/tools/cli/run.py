@@ -29,19 +29,35 @@ def _console(stream=None):
     return Console(file=stream, width=wide, soft_wrap=False)
 
 
+MAX_TABLE_ROWS = 100  # longer runs print the per-domain table only (results.json has all)
+
+
 def _table(rows, title: str):
     from rich.table import Table
 
+    rollouts = any(r.rollout for r in rows)
     table = Table(title=title)
-    for col in ("domain", "task", "status", "score", "steps", "time", "note"):
-        table.add_column(col, justify="right" if col in ("score", "steps", "time") else "left",
+    for col in ("domain", "task", *(["rollout"] if rollouts else []), "status", "score", "steps", "time", "note"):
+        table.add_column(col, justify="right" if col in ("rollout", "score", "steps", "time") else "left",
                          no_wrap=col != "note", overflow="fold")
     for r in rows:
-        table.add_row(r.domain, r.task_id, r.status, "-" if r.score is None else f"{r.score:.2f}",
-                      str(r.steps), f"{r.seconds:.1f}s", r.note or "")
-    scored = [r.score for r in rows if r.score is not None]
-    if scored:
-        table.caption = f"mean score {sum(scored) / len(scored):.3f} over {len(scored)} scored task(s)"
+        table.add_row(r.domain, r.task_id, *([str(r.rollout)] if rollouts else []), r.status,
+                      "-" if r.score is None else f"{r.score:.2f}", str(r.steps), f"{r.seconds:.1f}s",
+                      r.error or "")
+    return table
+
+
+def _stats_table(stats):
+    from rich.table import Table
+
+    table = Table(title="results by domain")
+    for col in ("domain", "episodes", "success", "mean score", "mean steps", "errors"):
+        table.add_column(col, justify="left" if col == "domain" else "right")
+    for s in stats:
+        pct = "-" if s.success_rate is None else f"{100 * s.success_rate:.1f}% ({s.solved})"
+        table.add_row(s.name, str(s.episodes), pct, "-" if s.mean_score is None else f"{s.mean_score:.3f}",
+                      "-" if s.mean_steps is None else f"{s.mean_steps:.1f}", str(s.errors),
+                      style="bold" if s.name == "overall" else None)
     return table
 
 
@@ -69,26 +85,28 @@ def _progress(console):
     return on_event
 
 
-def exit_code(rows) -> int:
-    if any(r.status == "interrupted" for r in rows):
+def exit_code(rows, interrupted: bool = False) -> int:
+    if interrupted or any(r.status == "interrupted" for r in rows):
         return EXIT_INTERRUPTED
     return EXIT_EPISODE_ERRORS if any(r.status in ERROR_STATUSES for r in rows) else EXIT_OK
 
 
-def _rows_json(rows) -> str:
-    return json.dumps([{"domain": r.domain, "task_id": r.task_id, "status": r.status, "score": r.score,
-                        "steps": r.steps, "seconds": round(r.seconds, 3), "error": r.note,
-                        "directory": None if r.directory is None else str(r.directory)} for r in rows],
+def _rows_json(rows, stats) -> str:
+    return json.dumps({"episodes": [r.to_json() for r in rows],
+                       "domains": [{"domain": s.name, "episodes": s.episodes, "solved": s.solved,
+                                    "success_rate": s.success_rate, "mean_score": s.mean_score,
+                                    "mean_steps": s.mean_steps, "errors": s.errors} for s in stats]},
                       indent=1)
 
 
 def play(spec: str, opts, console, *, approve: bool = False, as_json: bool = False,
-         osworld: Path | None = None) -> int:
-    """Run the tasks ``spec`` names; print the table (or JSON); return the exit code."""
+         osworld: Path | None = None, verbose: bool = False, render: bool = False) -> int:
+    """Run the tasks ``spec`` names; print the tables (or JSON); return the exit code."""
     from rich.markup import escape
 
     from kimicua.tasks.suites import resolve
-    from kimicua.tools.runner import Runner
+    from kimicua.tools.runner import Runner, statistics
+    from kimicua.tools.runner.progress import RunProgress
 
     loaded = resolve(spec, osworld)
     for err in loaded.errors:
@@ -101,20 +119,43 @@ def play(spec: str, opts, console, *, approve: bool = False, as_json: bool = Fal
         from kimicua.tools.cli.approve import TerminalApprover
 
         approver = TerminalApprover(console, opts.dialect)
-    with Runner(opts, on_event=_progress(console), approve=approver) as runner:
+    on_event = _progress(console) if verbose or approve else None
+    with Runner(opts, on_event=on_event, approve=approver) as runner:
         if runner.notice:
             console.print(f"[bold yellow]notice:[/] {escape(runner.notice)}")
-        rows = runner.run(loaded.tasks)
-    code = exit_code(rows)
+        total = len(loaded.tasks) * opts.rollouts
+        with RunProgress(console, total, f"{spec} with {runner.model_name}") as progress:
+            def finished(record) -> None:
+                progress.finished(record)
+                if render and record.directory is not None and record.status not in ("already done",):
+                    _render(record.directory, console)
+
+            rows = runner.run(loaded.tasks, on_record=finished)
+    code = exit_code(rows, runner.interrupted)
+    stats = statistics(rows)
     if as_json:
-        print(_rows_json(rows), flush=True)
+        print(_rows_json(rows, stats), flush=True)
         return code
-    console.print(_table(rows, f"{spec} with {runner.model_name} ({opts.dialect})"))
+    if len(rows) <= MAX_TABLE_ROWS:
+        console.print(_table(rows, f"{spec} with {runner.model_name} ({opts.dialect})"))
+    console.print(_stats_table(stats))
     failed = [r for r in rows if r.status in ERROR_STATUSES]
-    if failed and len(failed) == len(rows) and len({r.note for r in failed}) == 1:
-        console.print(f"[red]every task failed the same way:[/] {escape(failed[0].note or '')}")
-    console.print(f"trajectories: {opts.results.resolve()}")
+    if failed and len(failed) == len(rows) and len({r.error for r in failed}) == 1:
+        console.print(f"[red]every task failed the same way:[/] {escape(failed[0].error or '')}")
+    console.print(f"trajectories: {opts.results.resolve()}  results: {runner.results.path.resolve()}")
     return code
+
+
+def _render(directory: Path, console) -> None:
+    """``--render``: the episode's video, GIF and report, beside its trajectory."""
+    from rich.markup import escape
+
+    from kimicua.tools.render import render_episode
+
+    try:
+        render_episode(directory)
+    except (OSError, ValueError) as err:  # a picture that cannot be made never ends the run
+        console.print(f"[yellow]render {escape(str(directory))}: {escape(str(err))}[/]", soft_wrap=True)
 
 
 def fail_line(console, err: BaseException) -> int:
@@ -135,7 +176,12 @@ def run_command(
     screen: str = typer.Option("1920x1080", help="Screen size WxH."),
     scale: float = typer.Option(1.0, help="Device scale factor (browser)."),
     display: str | None = typer.Option(None, help="Use this X display (e.g. :0) instead of a private Xvfb."),
-    seed: int = typer.Option(0, help="Episode seed."),
+    seed: int = typer.Option(0, help="Episode seed (rollout k of a task gets seed + k)."),
+    rollouts: int = typer.Option(1, min=1, help="Episodes per task: a group for GRPO-style training (rollout_<k>/ folders)."),
+    workers: int = typer.Option(1, min=1, help="Episodes in parallel on Ray (the scale extra), each worker with its own envs."),
+    ray_address: str | None = typer.Option(None, help="Join this Ray cluster instead of starting one here."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="A line per step, not only per episode."),
+    render: bool = typer.Option(False, help="Also write each episode's MP4, GIF and report.html."),
     temperature: float | None = typer.Option(None, help="Sampling temperature (local/server models)."),
     max_images: int = typer.Option(3, help="Screenshots in the prompt, the current one included."),
     resume: bool = typer.Option(True, help="Skip tasks whose directory already has result.txt."),
@@ -166,9 +212,11 @@ def run_command(
                       scale=scale, display=display, seed=seed, max_images=max_images, resume=resume,
                       policy_options={"temperature": temperature}, model_name=model_name, sandbox=sandbox,
                       network=network, allow_urls=tuple(allow_url),
-                      deny_keys=(*DEFAULT_DENY_KEYS, *deny_key))
+                      deny_keys=(*DEFAULT_DENY_KEYS, *deny_key), rollouts=rollouts, workers=workers,
+                      ray_address=ray_address)
     try:
-        code = play(tasks, opts, console, approve=approve, as_json=as_json, osworld=osworld)
+        code = play(tasks, opts, console, approve=approve, as_json=as_json, osworld=osworld,
+                    verbose=verbose, render=render)
     except (ValueError, OSError) as err:  # TaskError, BackendError, RunSetupError, bad paths
         code = fail_line(console, err)
     raise typer.Exit(code)
