@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from kimicua.tools.cli import export as _export
 from kimicua.tools.cli import model as _model
 from kimicua.tools.cli import parse as _parse
 from kimicua.tools.cli import render as _render
@@ -22,6 +23,7 @@ app.command("parse")(_parse.parse_command)
 app.command("run")(_run.run_command)
 app.command("demo")(_run.demo_command)
 app.command("render")(_render.render_command)
+app.command("export")(_export.export_command)
 
 
 def main() -> None:
