@@ -230,3 +230,46 @@ def test_cli(tmp_path):
                 ["render", str(ep), "--hold", "0"]):
         result = runner.invoke(app, bad)
         assert result.exit_code == 2 and result.output.count("\n") == 1 and "error: " in result.output, result.output
+
+
+@pytest.mark.browser
+def test_real_browser_episode_at_scale_2(tmp_path):
+    """A built-in task played by its scripted solution in headless Chromium at device
+    scale 2, rendered: a picture per line, each click marked at its physical point."""
+    from kimicua.agent.backends.scripted import ScriptedPolicy
+    from kimicua.agent.episode import run_episode
+    from kimicua.agent.trajectory import read_episode
+    from kimicua.env.chromium import find_chromium
+    from kimicua.env.core import EnvError, make_env
+    from kimicua.tasks.run import TaskRun
+    from kimicua.tasks.suites import load_builtin
+
+    try:
+        find_chromium()
+    except EnvError:
+        pytest.skip("needs Chromium")
+    domain, task = next((d, t) for d, t in load_builtin("all").tasks if t.id == "browser-signup-basic")
+    env = make_env("browser", size=Size(800, 600), scale=2)
+    try:
+        with TaskRun(task, env) as run:
+            policy = ScriptedPolicy(run.solution(env))
+            meta = EpisodeMeta(task_id=task.id, instruction=run.instruction, domain=domain, model="scripted",
+                               dialect="kimi", env="browser", screen=(800, 600))
+            with TrajectoryWriter(tmp_path / "ep", meta) as writer:
+                result = run_episode(env, run, policy, writer, 40, dialect="kimi",
+                                     verdict=lambda: run.last_evaluation and run.last_evaluation.describe())
+            policy.close()
+    finally:
+        env.close()
+    assert result.status == "done" and result.score == 1.0
+    report, mp4, gif = render_episode(tmp_path / "ep")
+    ep = read_episode(tmp_path / "ep")
+    assert len(video_frames(mp4)) == len(ep.steps) + 1
+    clicks = [(i, s.parsed_action) for i, s in enumerate(ep.steps, start=1) if isinstance(s.parsed_action, Click)]
+    assert clicks
+    for i, click in clicks:
+        picture = np.asarray(Image.open(tmp_path / "ep" / "render" / "frames" / f"step_{i:03d}.jpg"))
+        assert picture.shape[:2] == (1200, 1600)
+        assert is_marker(picture[int(click.y * 2), int(click.x * 2)])
+    page = report.read_text()
+    assert page.count('<section class="step">') == len(ep.steps) + 1 and "signup" in page.lower()

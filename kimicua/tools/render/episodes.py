@@ -23,6 +23,7 @@ from kimicua.tools.render.video import GifWriter, Mp4Writer, VideoError, mp4_ava
 
 REPORT, MP4, GIF, FRAMES = "report.html", "episode.mp4", "episode.gif", "frames"
 JPEG_QUALITY = 90
+MAX_HOLD_S = 60.0
 _OUR_FRAME = re.compile(r"(step_\d+|end)\.jpg")
 
 
@@ -32,8 +33,8 @@ def default_out(directory: Path) -> Path:
 
 
 def _check(hold_s: float, gif_width: int) -> None:
-    if not hold_s > 0:
-        raise ValueError(f"hold must be a positive number of seconds, got {hold_s}")
+    if not 0 < hold_s <= MAX_HOLD_S:  # NaN fails too
+        raise ValueError(f"hold must be more than 0 and at most {MAX_HOLD_S:g} seconds, got {hold_s}")
     if gif_width < 16:
         raise ValueError(f"GIF width must be at least 16 pixels, got {gif_width}")
 

@@ -59,7 +59,12 @@ class _Pen:
         self.draw.ellipse(self._box(p, r + 1), outline=OUTLINE, width=self.width + 2)
         self.draw.ellipse(self._box(p, r), outline=MARKER, width=self.width)
 
-    def line(self, a: tuple[float, float], b: tuple[float, float], head: bool = False) -> None:
+    def line(self, a: tuple[float, float], b: tuple[float, float], head: bool = False, short: float = 0) -> None:
+        """A line from a to b, stopping ``short`` pixels before b (so a dot drawn at b
+        leaves the arrow head in sight)."""
+        length = math.hypot(b[0] - a[0], b[1] - a[1])
+        if short and length > short:
+            b = (b[0] - (b[0] - a[0]) * short / length, b[1] - (b[1] - a[1]) * short / length)
         for colour, extra in ((OUTLINE, 2), (MARKER, 0)):
             self.draw.line([a, b], fill=colour, width=self.width + extra)
         if head:
@@ -91,7 +96,7 @@ def draw_action(image: Image.Image, action: Action | None, frame: Frame) -> list
             if start is None:
                 pen.dot(end)
                 return [end]
-            pen.line(start, end, head=True)
+            pen.line(start, end, head=True, short=DOT_PX * pen.s + 3)
             pen.ring(start)
             pen.dot(start)
             pen.dot(end)

@@ -26,7 +26,8 @@ h2 { font-size: 1.05rem; margin: 0 0 .4rem; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0 0 1rem; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
 .status { font-weight: 600; } .status.done, .status.ok { color: var(--good); }
-.status.error, .status.fail, .status.interrupted, .status.parse_failures, .status.unfinished { color: var(--bad); }
+.status.error, .status.fail, .status.interrupted, .status.parse_failures, .status.unfinished,
+.status.unreadable, .status.stopped, .status.truncated { color: var(--bad); }
 .links a { margin-right: 1rem; }
 .notice { border-left: 4px solid var(--bad); padding: .3rem .7rem; background: #fff7ed; margin: .5rem 0; }
 section.step { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem;

@@ -55,8 +55,7 @@ class Mp4Writer:
                 raise VideoError(f"{self.path}: OpenCV cannot write an mp4v video here")
         if picture.size != self._size:
             picture = picture.resize(self._size, Image.Resampling.BILINEAR)
-        rgb = np.asarray(picture.convert("RGB"))
-        self._writer.write(np.ascontiguousarray(rgb[:, :, ::-1]))  # OpenCV wants BGR
+        self._writer.write(cv2.cvtColor(np.asarray(picture.convert("RGB")), cv2.COLOR_RGB2BGR))
         self.frames += 1
 
     def close(self) -> Path | None:
@@ -81,9 +80,12 @@ class GifWriter:
     def add(self, picture: Image.Image) -> None:
         w, h = picture.size
         size = self._frames[0].size if self._frames else (min(w, self.max_width), max(1, round(h * min(w, self.max_width) / w)))
-        small = picture.convert("RGB").resize(size, Image.Resampling.LANCZOS) if picture.size != size else picture.convert("RGB")
-        # A palette per frame: screenshots change a lot between steps.
-        self._frames.append(small.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+        small = picture.convert("RGB")
+        if small.size != size:  # a box reduction first, then bilinear: a third of LANCZOS's time
+            small = small.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        # A palette per frame (screenshots change a lot between steps); octree is ten
+        # times faster than median cut and looks the same on flat GUI colours.
+        self._frames.append(small.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE))
 
     @property
     def frames(self) -> int:
