@@ -131,6 +131,8 @@ def play(spec: str, opts, console, *, approve: bool = False, as_json: bool = Fal
                     _render(record.directory, console)
 
             rows = runner.run(loaded.tasks, on_record=finished)
+        if render:
+            _render_index(runner, console)
     code = exit_code(rows, runner.interrupted)
     stats = statistics(rows)
     if as_json:
@@ -146,6 +148,18 @@ def play(spec: str, opts, console, *, approve: bool = False, as_json: bool = Fal
     return code
 
 
+def _render_index(runner, console) -> None:
+    """``--render``: the run's index.html, linking every episode's report."""
+    from kimicua.tools.render import render_run
+    from kimicua.tools.runner import run_dir
+
+    try:
+        pictures = render_run(run_dir(runner.opts), rerender=False)
+        console.print(f"pictures: {pictures.index.resolve()}", soft_wrap=True)
+    except (OSError, ValueError, RuntimeError) as err:
+        console.print(f"[yellow]render index: {err}[/]", soft_wrap=True)
+
+
 def _render(directory: Path, console) -> None:
     """``--render``: the episode's video, GIF and report, beside its trajectory."""
     from rich.markup import escape
@@ -154,7 +168,7 @@ def _render(directory: Path, console) -> None:
 
     try:
         render_episode(directory)
-    except (OSError, ValueError) as err:  # a picture that cannot be made never ends the run
+    except (OSError, ValueError, RuntimeError) as err:  # a picture never ends the run (VideoError too)
         console.print(f"[yellow]render {escape(str(directory))}: {escape(str(err))}[/]", soft_wrap=True)
 
 

@@ -102,13 +102,14 @@ def _row(name: str, ep: Episode, report: Path) -> IndexRow:
 
 
 def render_run(directory: str | Path, out: str | Path | None = None, *, hold_s: float = 1.0,
-               gif_width: int = 640) -> RunPictures:
+               gif_width: int = 640, rerender: bool = True) -> RunPictures:
     """Render every episode below ``directory`` and write ``index.html`` linking them.
 
     With ``out``, an episode's pictures go to ``out/<its path below directory>`` and
     the index to ``out``; without, each goes to ``<episode>/render`` and the index to
     ``directory``. An episode that cannot be rendered is listed with why, and the
-    others go on. ValueError when there is no episode at all."""
+    others go on. ``rerender=False`` keeps an episode's existing report (``run --render``
+    rendered each as it finished). ValueError when there is no episode at all."""
     _check(hold_s, gif_width)
     directory = Path(directory)
     found = list(find_episodes(directory))
@@ -121,7 +122,9 @@ def render_run(directory: str | Path, out: str | Path | None = None, *, hold_s: 
         try:
             ep = read_episode(ep_dir)
             ep_out = root / name if out else default_out(ep_dir)
-            report = _render(ep, ep_out, hold_s, gif_width)[0]
+            report = ep_out / "report.html"
+            if rerender or not report.is_file():
+                report = _render(ep, ep_out, hold_s, gif_width)[0]
         except (TrajectoryError, VideoError, OSError, ValueError) as err:
             why = " ".join(str(err).split())
             errors.append(f"{ep_dir}: {why}" if str(ep_dir) not in why else why)
