@@ -45,7 +45,7 @@ class ExportReport:
             lines.append(f"skipped {self.set_aside} set-aside earlier attempt(s) (*.interrupted-N, *.replaced-N)")
         if self.without_token_ids:
             lines.append(f"{self.without_token_ids} of {self.episodes} episode(s) have turns without token ids "
-                         "(a server that does not return them): those token columns are null")
+                         "(their backend did not return them, as a server does not): those token columns are null")
         return lines
 
 
