@@ -359,3 +359,19 @@ def test_readme_documents_every_column():
     tables = [t for t in section.split("\n\n") if t.lstrip().startswith("| column")]
     documented = [[line.split("|")[1].strip().strip("`") for line in t.strip().splitlines()[2:]] for t in tables]
     assert documented == [[n for n, _ in STEP_COLUMNS], [n for n, _ in EPISODE_COLUMNS]]
+
+
+def test_unreadable_episodes_are_skipped_with_a_line_each(run, tmp_path):
+    broken = run.joinpath(*MODEL_DIR, "os", "b", "rollout_0", "traj.jsonl")
+    lines = broken.read_text().splitlines()
+    broken.write_text("{not json\n" + "\n".join(lines) + "\n")  # bad JSON before the last line: an error
+    meta = run.joinpath(*MODEL_DIR, "os", "b", "rollout_1", "episode.json")
+    meta.write_text('{"task_id": 3}')
+    report = export_run(run, tmp_path / "x.parquet")
+    eps = by_episode(rows_of(tmp_path / "x.parquet"))
+    assert ("os/b", 0) not in eps and ("os/b", 1) not in eps and ("os/b", 2) in eps
+    skipped = [w for w in report.warnings(False) if w.startswith("skipped ")][:2]
+    assert "episode.json" in skipped[0] and "traj.jsonl:1: not JSON" in skipped[1]
+    # The group's statistics come from the episodes read: rollout 0's score still counts (its
+    # metadata was fine), rollout 1's cannot.
+    assert eps["os/b", 2][0]["group_size"] == 2

@@ -96,7 +96,7 @@ def episode_info(directory: Path, root: Path) -> EpisodeInfo:
     domain = (meta.domain if meta else None) or path["domain"]
     group = (meta.group if meta else None) or (f"{domain}/{task_id}" if domain else task_id)
     rollout = meta.rollout if meta and meta.rollout is not None else int(rollout_dir[1]) if rollout_dir else 0
-    relative = directory.resolve().relative_to(root.resolve()).as_posix()
+    relative = directory.relative_to(root).as_posix()  # find_episodes gives paths below root
     return EpisodeInfo(
         directory=directory, episode_dir=relative, task_id=task_id, domain=domain, group=group,
         rollout=rollout, model=meta.model if meta else path["model"],
