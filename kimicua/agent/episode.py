@@ -2,11 +2,13 @@
 
 The loop owns no policy, world or task of its own: it takes an Env, a task object
 (anything with ``id``, ``instruction``, ``setup(env)`` and ``evaluate(env, actions)``,
-so agent never imports tasks), a Policy and a TrajectoryWriter. A bad answer is a
-recorded step with its text and error, fed back to the model on the next turn; Ctrl-C
-and a dead environment end the episode with everything written. Each line records
-what the model was shown: the frame files of the prompt's screenshots, and on the
-turn's first line the prompt's messages (and token ids, when the backend has them).
+so agent never imports tasks), a Policy and a TrajectoryWriter. A task without an
+evaluator (a free-form instruction) scores None: no result.txt, and the outcome's
+verdict says "no evaluator". A bad answer is a recorded step with its text and
+error, fed back to the model on the next turn; Ctrl-C and a dead environment end the
+episode with everything written. Each line records what the model was shown: the
+frame files of the prompt's screenshots, and on the turn's first line the prompt's
+messages (and token ids, when the backend has them).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from kimicua.env.core import Env, TimeLimit
 from kimicua.env.geometry import Frame
 from kimicua.env.observation import Observation
 
+NO_EVALUATOR = "no evaluator"  # the verdict of an episode whose task has none
+
 
 class TaskLike(Protocol):
     id: str
@@ -36,7 +40,9 @@ class TaskLike(Protocol):
 
     def setup(self, env: Env) -> None: ...
 
-    def evaluate(self, env: Env, actions: list[Action]) -> float: ...
+    def evaluate(self, env: Env, actions: list[Action]) -> float | None:
+        """The score, or None when the task has no evaluator."""
+        ...
 
 
 # Sees each proposed action with the answer it came from and the screen it will act
@@ -71,6 +77,7 @@ class _Episode:
         self.actions: list[Action] = []
         self.steps = self.turns = self.failures = 0
         self.feedback: str | None = None
+        self.evaluated = False  # the task's evaluate() ran (a None score then means no evaluator)
         self.shown: str | None = None  # the frame file of the screen the agent sees now
 
     def emit(self, event: Event) -> None:
@@ -171,7 +178,9 @@ class _Episode:
         status = None
         while status is None:
             obs, status = self.turn(obs)
-        return status, self.task.evaluate(self.env, self.actions), None
+        score = self.task.evaluate(self.env, self.actions)
+        self.evaluated = True
+        return status, score, None
 
 
 def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWriter, max_steps: int = 15,
@@ -194,6 +203,8 @@ def run_episode(env: Env, task: TaskLike, policy: Policy, recorder: TrajectoryWr
     except Exception as err:  # setup, env or backend failure: recorded, never lost
         status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
     said = verdict() if verdict is not None and score is not None else None
+    if ep.evaluated and score is None:
+        said = NO_EVALUATOR
     recorder.finish(Outcome(status=status, score=score, steps=ep.steps, turns=ep.turns, error=error,
                             verdict=said))
     result = EpisodeResult(task.id, status, score, ep.steps, ep.turns, recorder.directory,

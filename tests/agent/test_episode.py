@@ -341,3 +341,23 @@ def test_approve_sees_the_screen_and_can_stop_the_episode_keeping_its_record(tmp
     assert seen == [0, 1, 2]  # each action is shown on the screen it will act on
     assert len([s for s in ep.steps if s.parsed_action]) == 2 and ep.result is None
     assert ep.meta.outcome.status == "stopped"
+
+
+def test_a_task_without_an_evaluator_ends_with_no_score_and_says_so(tmp_path):
+    class FreeForm(ClickTask):
+        def evaluate(self, env, actions):
+            return None
+
+    meta = EpisodeMeta(task_id="free", instruction="Anything.", model="replay")
+    with TrajectoryWriter(tmp_path / "ep", meta) as writer:
+        result = run_episode(Screens(), FreeForm(), Replay([CLICK, FAKE_PLAY[-1]]), writer, 10,
+                             verdict=lambda: "never asked: there is no score to explain")
+    ep = read_episode(tmp_path / "ep")
+    assert (result.status, result.score, result.steps) == ("done", None, 2)
+    assert not (tmp_path / "ep" / "result.txt").exists() and ep.result is None
+    assert ep.meta.outcome.score is None and ep.meta.outcome.verdict == "no evaluator"
+    # A scored episode keeps the evaluator's own verdict.
+    with TrajectoryWriter(tmp_path / "scored", meta) as writer:
+        run_episode(Screens(), ClickTask(), Replay([CLICK, CLICK, FAKE_PLAY[-1]]), writer, 10,
+                    verdict=lambda: "two clicks")
+    assert read_episode(tmp_path / "scored").meta.outcome.verdict == "two clicks"
