@@ -38,6 +38,19 @@ class Dialect(ABC):
     def format_history_step(self, thought: str | None, actions: Sequence[Action], frame: Frame) -> str:
         """A previous step as text in this dialect's own format."""
 
+    def grounding_messages(self, instruction: str, *, image: Size) -> list[dict]:
+        """The single-step grounding prompt (ScreenSpot style): chat messages that ask
+        for the element ``instruction`` describes on one screenshot of size ``image``,
+        which their one ``{"type": "image"}`` item stands for. Unlike the system prompt,
+        it is the model family's published grounding prompt; a dialect without one
+        raises ValueError."""
+        raise ValueError(f"dialect {self.name} has no grounding prompt")
+
+    def grounding_answer(self, text: str) -> str:
+        """A grounding answer as text that ``parse`` reads. Most families answer a
+        grounding prompt in their action format, so it is returned unchanged."""
+        return text
+
     def image_size(self, screenshot: Size) -> Size | None:
         """The (unpadded) size the model sees the screenshot at, when the dialect
         fixes it; None when the backend decides."""
@@ -74,6 +87,11 @@ class Dialect(ABC):
 
     def __repr__(self) -> str:
         return f"<dialect {self.name} ({self.space})>"
+
+
+def image_and_text(text: str) -> list[dict]:
+    """A user message's content: the screenshot, then ``text``."""
+    return [{"type": "image"}, {"type": "text", "text": text}]
 
 
 def make(data: dict[str, Any]) -> Action:

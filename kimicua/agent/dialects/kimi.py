@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from kimicua.agent.dialects.base import strip_thinking
+from kimicua.agent.dialects.base import image_and_text, strip_thinking
 from kimicua.agent.dialects.pyautogui_code import PyAutoGUICode
 from kimicua.env.actions import Action, Done, Fail, Wait
 from kimicua.env.geometry import Frame, Size, Space
@@ -63,6 +63,12 @@ class Kimi(PyAutoGUICode):
     def grounding_prompt(self, instruction: str) -> str:
         """The model card's single-step grounding prompt."""
         return GROUNDING_PROMPT.format(instruction=instruction)
+
+    def grounding_messages(self, instruction: str, *, image: Size) -> list[dict]:
+        # The model card's example: one user turn, the screenshot then the prompt, and
+        # the chat template's default system message. The answer is a pyautogui call in
+        # relative coordinates of the screenshot, so ``image`` is not needed here.
+        return [{"role": "user", "content": image_and_text(self.grounding_prompt(instruction))}]
 
     def point(self, x: Any, y: Any, frame: Frame) -> tuple[float, float]:
         # The model card's rule: a value above 1 is pixels of the screenshot. Decided

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from kimicua.agent.dialects.base import Dialect, fenced_blocks, make, strip_thinking
+from kimicua.agent.dialects.base import Dialect, fenced_blocks, image_and_text, make, strip_thinking
 from kimicua.agent.parser import MAX_ACTIONS, ParseError
 from kimicua.agent.pycode import PYAUTOGUI_CALLS, Call, bind, integer, number, read_calls, shown
 from kimicua.env.actions import (
@@ -80,6 +80,15 @@ class PyAutoGUICode(Dialect):
             "Instead of code you may reply ```WAIT``` to wait, ```DONE``` when the task is "
             "complete, or ```FAIL``` when it cannot be done."
         )
+
+    def grounding_messages(self, instruction: str, *, image: Size) -> list[dict]:
+        # The pyautogui grounding prompt of OSWorld-G's evaluation (written for Aguvis),
+        # with the screenshot's size, since this dialect's points are its pixels.
+        system = ("You are a GUI agent. You are given a task and a screenshot of the screen. "
+                  "You need to perform pyautogui click/moveTo action to complete the task.")
+        task = (f"The screenshot is {image.width}x{image.height} pixels; give x and y in its pixels.\n"
+                f"Please complete the following tasks by clicking using `pyautogui.click`:\n{instruction}")
+        return [{"role": "system", "content": system}, {"role": "user", "content": image_and_text(task)}]
 
     # --- parsing ---------------------------------------------------------------------
 

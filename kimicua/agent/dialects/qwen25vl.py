@@ -8,7 +8,8 @@ import re
 from typing import Any, Sequence
 
 from kimicua.agent.dialects.base import (
-    MAX_BLOCKS, Dialect, json_values, loads_json, make, smart_resize, snippet_of, strip_thinking,
+    MAX_BLOCKS, Dialect, image_and_text, json_values, loads_json, make, smart_resize, snippet_of,
+    strip_thinking,
 )
 from kimicua.agent.dialects.pyautogui_code import key_names
 from kimicua.agent.parser import MAX_ACTIONS, ParseError
@@ -72,6 +73,13 @@ class Qwen25VL(Dialect):
             "within <tool_call></tool_call> tags:\n<tool_call>\n"
             '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
         )
+
+    def grounding_messages(self, instruction: str, *, image: Size) -> list[dict]:
+        # As ScreenSpot-Pro's Qwen2.5-VL script asks: the computer_use tool (whose
+        # resolution is the resized image's) as the system prompt, then the screenshot
+        # and the bare instruction; the answer is a left_click tool call.
+        return [{"role": "system", "content": self.system_prompt(screen=image)},
+                {"role": "user", "content": image_and_text(instruction)}]
 
     # --- parsing ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from kimicua.agent.dialects.base import Dialect, make, smart_resize, strip_thinking
+from kimicua.agent.dialects.base import Dialect, image_and_text, make, smart_resize, strip_thinking
 from kimicua.agent.dialects.pyautogui_code import key_names
 from kimicua.agent.parser import MAX_ACTIONS, ParseError
 from kimicua.agent.pycode import Call, bind, number, read_calls, shown
@@ -44,6 +44,12 @@ _MARKUP = (
 )
 _ACTION = re.compile(r"^[ \t]*Action[ \t]*:[ \t]*", re.M)
 _THOUGHT = re.compile(r"^[ \t]*Thought[ \t]*:", re.M)
+# UI-TARS's grounding prompt (its README and deployment guide).
+GROUNDING_PROMPT = ("Output only the coordinate of one point in your response. "
+                    "What element matches the following task: {instruction}")
+# A grounding answer that is only a point or a box, e.g. "(512,384)" or "[1, 2, 3, 4]".
+_BARE_POINT = re.compile(r"[(\[]?[ \t]*(-?\d+(?:\.\d+)?(?:[ \t]*,[ \t]*-?\d+(?:\.\d+)?){1,3})[ \t]*[)\]]?")
+_MAX_BARE = 200  # characters; a longer answer is not a bare point
 # type()/finished() text with quotes the model did not escape, which ast cannot read.
 _LOOSE_TEXT = re.compile(r"^\s*(type|finished)\(content=(['\"])(.*)\2\)\s*$", re.S)
 
@@ -83,6 +89,22 @@ class UITars(Dialect):
             f"## Note\nPoints are {unit}. Write one short paragraph of Thought, in the "
             "user's language, before each Action."
         )
+
+    def grounding_messages(self, instruction: str, *, image: Size) -> list[dict]:
+        return [{"role": "user", "content": image_and_text(GROUNDING_PROMPT.format(instruction=instruction))}]
+
+    def grounding_answer(self, text: str) -> str:
+        """UI-TARS answers its grounding prompt with a bare point ("(x,y)", "<point>x
+        y</point>") or box: that becomes a click there; anything else is left as it is."""
+        body = strip_thinking(text, strict=False).strip()
+        if len(body) > _MAX_BARE:
+            return text
+        for pattern, repl in _MARKUP:
+            body = pattern.sub(repl, body).strip()
+        m = _BARE_POINT.fullmatch(body)
+        if m is None or len(_NUM.findall(m.group(1))) not in (2, 4):
+            return text
+        return f"click(start_box='({m.group(1)})')"
 
     # --- parsing ---------------------------------------------------------------------
 
