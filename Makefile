@@ -13,7 +13,7 @@ TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download
 EXTRAS ?= model,data,scale,dev
 # bubblewrap: the episode sandbox; scrot: what pyautogui.screenshot() needs on X11
 # (the peer of benchmarks/capture.py and overhead.py).
-APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot tmux
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(TORCH_INDEX) $(EXTRAS)' | md5sum | cut -c1-8)
 
 .PHONY: setup system demo test clean

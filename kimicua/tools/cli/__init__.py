@@ -15,6 +15,7 @@ from kimicua.tools.cli import parse as _parse
 from kimicua.tools.cli import render as _render
 from kimicua.tools.cli import run as _run
 from kimicua.tools.cli import tasks as _tasks
+from kimicua.tools.cli import tui as _tui
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
 app.add_typer(_model.app, name="model")
@@ -24,6 +25,7 @@ app.command("run")(_run.run_command)
 app.command("demo")(_run.demo_command)
 app.command("render")(_render.render_command)
 app.command("export")(_export.export_command)
+app.command("tui")(_tui.tui_command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The TUI's screens: start (pick), run (watch and steer), runs and episode (browse)."""
