@@ -112,5 +112,6 @@ def write_osworld_g(root: Path, *, classification: bool = True) -> Path:
 
 def write_lines(path: Path, lines: list) -> Path:
     """A predictions file: dicts as JSON lines, strings as they are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
     return path

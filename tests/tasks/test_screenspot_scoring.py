@@ -120,6 +120,7 @@ def test_osworld_g_bbox_polygon_refusal_and_groups(tmp_path):
     assert got["overall"] == row(cell(4, 2, 1, 1))  # OSWorld-G has no text/icon labels
     assert got["tables"]["box type"] == {"bbox": row(cell(2, 1, 0, 1)), "polygon": row(cell(1, wrong=1)),
                                          "refusal": row(cell(1, 1))}
+    assert list(got["tables"]["group"]) == ["text_matching", "element_recognition", "refusal"]  # its paper's order
     assert got["tables"]["group"] == {"element_recognition": row(cell(2, 1, 1)),
                                       "refusal": row(cell(1, 1)),
                                       "text_matching": row(cell(2, 1, 0, 1))}

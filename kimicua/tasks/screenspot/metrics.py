@@ -13,8 +13,13 @@ from kimicua.tasks.screenspot.scoring import CORRECT, WRONG_FORMAT
 
 KINDS = ("text", "icon")
 # Rows in the order the benchmarks' own tables use; others follow by name.
-_ORDER = ("mobile", "desktop", "web", "Dev", "Creative", "CAD", "Scientific", "Office", "OS",
-          "bbox", "polygon", "refusal")
+_ORDER = {
+    "split": ("mobile", "desktop", "web"),
+    "group": ("Dev", "Creative", "CAD", "Scientific", "Office", "OS",  # ScreenSpot-Pro
+              "text_matching", "element_recognition", "layout_understanding",  # OSWorld-G
+              "fine_grained_manipulation", "refusal"),
+    "box type": ("bbox", "polygon", "refusal"),
+}
 
 
 @dataclass
@@ -78,8 +83,9 @@ class Report:
         }
 
 
-def _rank(name: str) -> tuple[int, str]:
-    return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
+def _rank(table: str, name: str) -> tuple[int, str]:
+    order = _ORDER.get(table, ())
+    return (order.index(name) if name in order else len(order), name)
 
 
 def tally(dataset: Dataset, verdicts: Sequence[str]) -> Report:
@@ -93,6 +99,6 @@ def tally(dataset: Dataset, verdicts: Sequence[str]) -> Report:
         for table, rows in sample.tags:
             for name in rows:
                 tables[table].setdefault(name, Row(name)).add(verdict, sample.kind)
-    ordered = {table: sorted(rows.values(), key=lambda r: _rank(r.name)) for table, rows in tables.items()}
+    ordered = {table: sorted(rows.values(), key=lambda r: _rank(table, r.name)) for table, rows in tables.items()}
     has_kinds = any(s.kind is not None for s in dataset.samples)
     return Report(dataset.format, overall, ordered, has_kinds)
