@@ -14,12 +14,14 @@ from kimicua.tools.cli import model as _model
 from kimicua.tools.cli import parse as _parse
 from kimicua.tools.cli import render as _render
 from kimicua.tools.cli import run as _run
+from kimicua.tools.cli import screenspot as _screenspot
 from kimicua.tools.cli import tasks as _tasks
 from kimicua.tools.cli import tui as _tui
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
 app.add_typer(_model.app, name="model")
 app.add_typer(_tasks.app, name="tasks")
+app.add_typer(_screenspot.app, name="screenspot")
 app.command("parse")(_parse.parse_command)
 app.command("run")(_run.run_command)
 app.command("demo")(_run.demo_command)
