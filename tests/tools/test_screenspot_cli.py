@@ -243,3 +243,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert res.returncode == 2, res.stderr
     assert res.stdout == "" and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
     assert message in res.stderr
+
+
+def test_batched_runs_answer_as_one_at_a_time(tmp_path):
+    # The tiny checkpoint's answers are random but greedy: a batch of 3 (and a last batch of 1)
+    # must give each sample the answer it gets alone.
+    write_screenspot(tmp_path / "data", "v2")
+    env = {"KIMICUA_CACHE": str(tmp_path / "cache")}
+    answers = {}
+    for batch in (1, 3):
+        out = tmp_path / f"b{batch}"
+        res = cli("run", "--data", str(tmp_path / "data"), "--format", "v2", "--model", "tiny", "--max-tokens", "6",
+                  "--limit", "4", "--batch", str(batch), "--out", str(out), env=env)
+        assert res.returncode == 0, res.stderr
+        answers[batch] = [(line["instruction"], line["answer"]) for line in lines(out / "predictions.jsonl")]
+    assert len(answers[1]) == 4 and answers[3] == answers[1]
