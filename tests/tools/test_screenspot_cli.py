@@ -258,3 +258,15 @@ def test_batched_runs_answer_as_one_at_a_time(tmp_path):
         assert res.returncode == 0, res.stderr
         answers[batch] = [(line["instruction"], line["answer"]) for line in lines(out / "predictions.jsonl")]
     assert len(answers[1]) == 4 and answers[3] == answers[1]
+
+
+def test_the_run_record_claims_a_folder_only_once_it_holds_predictions(tmp_path):
+    from kimicua.tools.screenspot import check_run_record
+
+    check_run_record(tmp_path, {"format": "v2", "model": "/ckpt/typo"})  # a run that never asked
+    check_run_record(tmp_path, {"format": "v2", "model": "/ckpt/right"})
+    assert json.loads((tmp_path / "run.json").read_text())["model"] == "/ckpt/right"
+    (tmp_path / "predictions.jsonl").write_text("")
+    with pytest.raises(ValueError, match=r"holds predictions made with model '/ckpt/right', not 'other'"):
+        check_run_record(tmp_path, {"format": "v2", "model": "other"})
+    check_run_record(tmp_path, {"format": "v2", "model": "/ckpt/right"})  # the same settings resume

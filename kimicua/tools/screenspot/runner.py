@@ -52,9 +52,10 @@ class Progress:
 
 def check_run_record(out: Path, settings: dict[str, Any]) -> None:
     """Write ``run.json`` with ``settings``, or refuse (ValueError, one line) when the
-    folder holds predictions made with other settings."""
+    folder holds predictions made with other settings. Without predictions there is
+    nothing to mix up: a run that never got to ask (a mistyped model) leaves no claim."""
     path = out / RUN_RECORD
-    if path.is_file():
+    if path.is_file() and (out / PREDICTIONS).is_file():
         try:
             before = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
