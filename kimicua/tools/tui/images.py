@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 from PIL import Image
-from rich.text import Text
+from rich.text import Span, Text
 
 from kimicua.env.actions import Action
 from kimicua.env.geometry import Frame, Size
@@ -23,6 +23,9 @@ from kimicua.tools.terminal.halfblock import fit, halfblocks
 
 IMAGES_ENV = "KIMICUA_TUI_IMAGES"
 MODES = ("auto", "halfblock", "tgp", "sixel")
+# Markers are drawn on a picture this many times the cells' pixels, then scaled down:
+# drawn at the shown size they would cover a fifth of it, at full size they vanish.
+MARK_OVERSAMPLE = 2
 
 
 def marked(image: np.ndarray, action: Action | None, screen: tuple[int, int] | None) -> Image.Image:
@@ -36,10 +39,30 @@ def marked(image: np.ndarray, action: Action | None, screen: tuple[int, int] | N
 
 def halfblock_picture(image: np.ndarray, action: Action | None, screen: tuple[int, int] | None,
                       cols: int, rows: int) -> Text:
-    """The screenshot fitted into ``cols`` x ``rows`` cells as half blocks, the marker
-    drawn at that size (so it stays a few cells wide however small the picture)."""
-    small = fit(np.ascontiguousarray(image[..., :3]), max(cols, 1), max(rows, 1))
-    return halfblocks(np.asarray(marked(small, action, screen)))
+    """The screenshot fitted into ``cols`` x ``rows`` cells as half blocks, with the
+    marker drawn at MARK_OVERSAMPLE times that size and scaled down with it, so it is
+    a few cells across however small the picture."""
+    rgb = np.ascontiguousarray(image[..., :3])
+    cols, rows = max(cols, 1), max(rows, 1)
+    shown = fit(rgb, cols, rows)
+    if action is not None:
+        k = MARK_OVERSAMPLE
+        big = np.asarray(marked(fit(rgb, k * cols, k * rows), action, screen))
+        shown = np.asarray(Image.fromarray(big).resize((shown.shape[1], shown.shape[0]), Image.Resampling.BOX))
+    return merged(halfblocks(shown))
+
+
+def merged(text: Text) -> Text:
+    """``text`` with neighbouring cells of one style as one span: a flat area draws
+    as one run, not a run per cell (fewer segments for Textual to compose)."""
+    spans: list[Span] = []
+    for span in text.spans:
+        if spans and spans[-1].end == span.start and spans[-1].style == span.style:
+            spans[-1] = Span(spans[-1].start, span.end, span.style)
+        else:
+            spans.append(span)
+    text.spans = spans
+    return text
 
 
 def images_mode(asked: str | None = None) -> str:

@@ -25,8 +25,9 @@ from kimicua.tools.tui.widgets.screenshot import screenshot_view
 from kimicua.tools.tui.widgets.status import RunState, RunStatus
 from kimicua.tools.tui.widgets.turns import TurnList, thought_of
 
-ASKING = ("accept", "skip", "edit")
-RUNNING = ("toggle_pause", "next_turn", "end_episode", "stop_run")
+ASKING = ("accept", "skip", "edit")  # shown while an action waits for the person
+STEERING = ("toggle_pause", "next_turn")  # shown while the loop runs on its own
+STOPPING = ("end_episode", "stop_run")  # shown until the run ends
 FINISHED = ("open_results", "back")
 
 
@@ -137,7 +138,7 @@ class RunScreen(Screen):
         self.asking = message
         dialect = self.session.choice.dialect
         thought = thought_of(dialect, message.reply.text) if message.reply.actions is None else None
-        self.query_one(ApproveBar).ask(as_text(message.action, dialect, obs), thought)
+        self.query_one(ApproveBar).ask(dialect, as_text(message.action, dialect, obs), thought)
         self._status(state="your turn")
 
     @on(Paused)
@@ -163,7 +164,9 @@ class RunScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ASKING:
             return self.asking is not None and self.outcome is None
-        if action in RUNNING:
+        if action in STEERING:
+            return self.asking is None and self.outcome is None
+        if action in STOPPING:
             return self.outcome is None
         if action in FINISHED:
             return self.outcome is not None or (action == "back" and self._editing())

@@ -61,7 +61,7 @@ class RunsScreen(Screen):
     """Past runs: a folder, its episodes, and each one's verdict."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open episode", show=True),
+        Binding("o", "open", "Open episode"),  # Enter too: the table selects the row
         Binding("ctrl+l", "reload", "Reload", priority=True),
         Binding("escape", "back", "Back"),
     ]

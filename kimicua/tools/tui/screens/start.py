@@ -41,8 +41,9 @@ class StartScreen(Screen):
                         height: auto; padding: 0 1; margin-top: 1; }
     StartScreen #form Label { color: $text-muted; }
     StartScreen #buttons { height: 1; padding: 0 1; }
+    StartScreen #buttons { margin-top: 1; }
     StartScreen #problem { height: auto; max-height: 3; padding: 0 1; color: $error; }
-    StartScreen #tasks { height: 1fr; margin-top: 1; }
+    StartScreen #tasks { height: 1fr; margin-top: 1; scrollbar-size-horizontal: 0; }
     """
 
     def __init__(self, choice: RunChoice):

@@ -25,8 +25,8 @@ class ApproveBar(Vertical):
         yield Input(id="edit", compact=True, placeholder="the action, in the dialect or as JSON; Enter runs it")
         yield Static(id="edit-error")
 
-    def ask(self, action_text: str, thought: str | None) -> None:
-        text = Text("proposed: ", style="bold magenta")
+    def ask(self, dialect: str, action_text: str, thought: str | None) -> None:
+        text = Text(f"proposed ({dialect}): ", style="bold magenta")
         text.append(action_text, style="bold")
         if thought:
             text.append("\n")
