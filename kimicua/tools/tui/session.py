@@ -126,10 +126,12 @@ class RunSession:
         self.control = Control(choice.mode)
 
     def on_event(self, event: Event) -> None:
-        self.post(LoopEvent(event))
+        """Post the event; a turn waits here first while paused (so the UI shows
+        it only once it runs), and a pending stop is raised here."""
         if isinstance(event, StepStarted):
             self.control.before_turn(event.turn, lambda paused: self.post(Paused(paused)))
-        elif isinstance(event, EpisodeStarted):
+        self.post(LoopEvent(event))
+        if isinstance(event, EpisodeStarted):
             self.control.check()
 
     def approve(self, action: Action, reply: Reply, obs: Observation) -> Action | None:
