@@ -27,9 +27,12 @@ STATE_STYLE = {"running": "green", "paused": "yellow", "your turn": "bold magent
 
 
 class RunStatus(Static):
-    """Two lines: the episode and its figures, then the instruction."""
+    """Two lines, cut to the width: the episode and its figures (most telling first),
+    then the instruction."""
 
-    DEFAULT_CSS = "RunStatus { height: 2; padding: 0 1; background: $panel; }"
+    DEFAULT_CSS = """
+    RunStatus { height: 2; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     def __init__(self, state: RunState, **kwargs):
         self.state = state
@@ -48,8 +51,7 @@ class RunStatus(Static):
         line.append(s.task_id or "-", style="bold")
         line.append("  ")
         line.append(s.state, style=STATE_STYLE.get(s.state, ""))
-        line.append(f"  turn {s.turn}  step {s.steps}/{s.budget}  score {s.score}")
+        line.append(f"  score {s.score}  step {s.steps}/{s.budget}  turn {s.turn}")
         line.append("\n")
         line.append(s.instruction, style="italic")
-        line.no_wrap, line.overflow = True, "ellipsis"
         return line
