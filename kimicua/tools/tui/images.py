@@ -72,14 +72,17 @@ def images_mode(asked: str | None = None) -> str:
     mode = (asked or os.environ.get(IMAGES_ENV) or "auto").strip().lower()
     if mode not in MODES:
         raise ValueError(f"images must be one of {', '.join(MODES)}, got {mode!r} (--images or ${IMAGES_ENV})")
-    if mode != "auto":
-        return mode
-    if not (sys.__stdout__ and sys.__stdout__.isatty()):
+    if mode == "halfblock" or (mode == "auto" and not (sys.__stdout__ and sys.__stdout__.isatty())):
         return "halfblock"
     try:
+        # Imported now: textual-image asks the terminal for its cell size and protocols,
+        # which it cannot once Textual owns the terminal.
+        import textual_image.widget  # noqa: F401
         from textual_image.renderable import Image as Detected
         from textual_image.renderable.sixel import Image as Sixel
         from textual_image.renderable.tgp import Image as TGP
     except Exception:  # no answer from the terminal, or no textual-image: half blocks work anywhere
         return "halfblock"
+    if mode != "auto":
+        return mode
     return {Sixel: "sixel", TGP: "tgp"}.get(Detected, "halfblock")
