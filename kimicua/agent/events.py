@@ -12,7 +12,8 @@ from kimicua.env.observation import ActionResult
 @dataclass(frozen=True, slots=True)
 class EpisodeResult:
     """How one episode ended. ``score`` is None when it was not evaluated
-    (interrupted, or the environment or setup failed)."""
+    (interrupted, stopped, the environment or setup failed, or the task has no
+    evaluator: a free-form instruction)."""
 
     task_id: str
     status: str  # done | fail | truncated | parse_failures | error | interrupted | stopped

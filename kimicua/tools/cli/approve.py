@@ -7,6 +7,7 @@ the point it acts on (a red cross marks it); the user accepts it, skips it, edit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from rich.console import Console, Group
@@ -49,20 +50,12 @@ class TerminalApprover:
                 return edited
 
     def _edit(self, obs: Observation) -> Action | None:
-        text = self.ask(f"the action, in the {self.dialect.name} dialect or as JSON: ").strip()
-        try:
-            if text.startswith("{"):
-                import json
-
-                return action_from_json(json.loads(text))
-            actions = parse(text, self.dialect, obs.frame)
-        except (ParseError, ActionError, ValueError) as err:
-            self.console.print(f"[red]not an action:[/] {' '.join(str(err).split())}")
+        text = self.ask(f"the action, in the {self.dialect.name} dialect or as JSON: ")
+        action = read_action(text, self.dialect, obs)
+        if isinstance(action, str):
+            self.console.print(f"[red]{action}[/]")
             return None
-        if len(actions) != 1:
-            self.console.print(f"[red]one action please, got {len(actions)}[/]")
-            return None
-        return actions[0]
+        return action
 
     def _panel(self, action: Action, reply: Reply, obs: Observation) -> Panel:
         parts = []
@@ -80,6 +73,21 @@ class TerminalApprover:
             parts.append(halfblocks(mark(small, min(int(cx * k), small.shape[1] - 1),
                                          min(int(cy * k), small.shape[0] - 1))))
         return Panel(Group(*parts), title=f"proposed action: {action.type}", expand=False)
+
+
+def read_action(text: str, dialect: Dialect, obs: Observation) -> Action | str:
+    """One action typed by a person, in the dialect (read as data, never run) or as action
+    JSON; else one line saying why not."""
+    text = text.strip()
+    try:
+        if text.startswith("{"):
+            return action_from_json(json.loads(text))
+        actions = parse(text, dialect, obs.frame)
+    except (ParseError, ActionError, ValueError) as err:
+        return f"not an action: {' '.join(str(err).split())}"
+    if len(actions) != 1:
+        return f"one action please, got {len(actions)}"
+    return actions[0]
 
 
 def _point(action: Action) -> tuple[float, float] | None:

@@ -3,16 +3,12 @@ dialect or as action JSON with ``run --approve``'s own reader (never evaluated).
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-
 from kimicua.agent.dialects import Dialect, get_dialect
 from kimicua.agent.dialects.base import fenced_blocks
 from kimicua.agent.parser import ParseError, parse
 from kimicua.env.actions import Action, dumps
 from kimicua.env.observation import Observation
-from kimicua.tools.cli.approve import TerminalApprover
+from kimicua.tools.cli.approve import read_action
 
 
 def as_text(action: Action, dialect: str | Dialect, obs: Observation) -> str:
@@ -33,9 +29,4 @@ def as_text(action: Action, dialect: str | Dialect, obs: Observation) -> str:
 
 def read_edit(text: str, dialect: str | Dialect, obs: Observation) -> Action | str:
     """The edited action, or one line saying why the text is not one action."""
-    out = io.StringIO()
-    approver = TerminalApprover(Console(file=out, width=400, color_system=None), dialect, ask=lambda _: text)
-    action = approver._edit(obs)  # the terminal approver's reader: dialect text or JSON
-    if action is None:
-        return " ".join(out.getvalue().split()) or "not an action"
-    return action
+    return read_action(text, get_dialect(dialect) if isinstance(dialect, str) else dialect, obs)
