@@ -3,6 +3,11 @@
 Each reset opens a fresh browser context (a new, empty profile) with one blank page.
 Tabs stand in for windows, so OSWorld's window steps have a meaning here too.
 
+The frames come from a private X screen exactly the size of the viewport, where
+Chromium shows the page (``browser_screen``): a grab costs ~3 ms where a CDP
+screenshot costs 50+. Without Xvfb, or with ``capture="cdp"``, Chromium runs
+headless and the frames are CDP screenshots.
+
 Chromium runs in a bubblewrap sandbox by default (Playwright launches a wrapper
 script as its executable, see ``sandbox.wrapper``): no network but the task's page
 server, the URL policy as Chromium's own policy, the env's workspace as its home.
@@ -16,19 +21,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kimicua.env import chromium
+from kimicua.env import browser_screen, chromium
 from kimicua.env.browser import BrowserController
+from kimicua.env.browser_screen import PageScreen
 from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
 from kimicua.env.guard import Guard
 from kimicua.env.navigation import NavigationWatch
 from kimicua.env.observation import Observation
+from kimicua.env.page_frame import PageFrames
 from kimicua.env.processes import Processes, Runner
 from kimicua.env.sandbox import Layout, check_available
 from kimicua.env.sandbox.client import SandboxControl
 from kimicua.env.sandbox.policy_files import chromium_etc
 from kimicua.env.sandbox.wrapper import write_wrapper
+from kimicua.env.settle import FixedSettle, ScreenSettle
 from kimicua.env.windows import matches
 from kimicua.env.workspace import Workspace
 
@@ -36,19 +44,32 @@ WM_CLASS = "chromium.Chromium"
 SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
 
 
+CAPTURES = ("auto", "screen", "cdp")
+
+
 class BrowserEnv(ControlledEnv):
     """Chromium with a ``size`` viewport at device scale ``scale``.
 
-    Headless by default; ``headless=False`` shows the window on ``display`` (or on a
-    private Xvfb when none is given)."""
+    ``capture``: "screen" shows Chromium on a private X screen and grabs it, "cdp"
+    takes CDP screenshots of headless Chromium (or of one shown on ``display`` with
+    ``headless=False``, or on a private Xvfb with a window manager); "auto" is "screen"
+    where Xvfb is installed and no ``display`` is given. On the screen, a step waits
+    for the page's next frame and the screen's damage to go quiet (``settle``);
+    ``settle_s`` makes it a fixed pause instead."""
 
     kind = "browser"
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
-                 display: str | None = None, *, headless: bool = True, settle_s: float = 0.0,
-                 sandbox: bool = True, network: bool = False, guard: Guard | None = None):
+                 display: str | None = None, *, headless: bool = True,
+                 settle_s: float | None = None, capture: str = "auto", sandbox: bool = True,
+                 network: bool = False, guard: Guard | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
+        if capture not in CAPTURES:
+            raise ValueError(f"capture must be one of {', '.join(CAPTURES)}, got {capture!r}")
+        if capture == "screen" and (display is not None or size.width < browser_screen.MIN_WIDTH):
+            raise ValueError(f"capture='screen' needs a screen of the env's own at least "
+                             f"{browser_screen.MIN_WIDTH} px wide, not {display or size}")
         if sandbox:
             check_available()  # one line naming --no-sandbox, before anything starts
         self.screen, self.scale = size, scale
@@ -57,13 +78,19 @@ class BrowserEnv(ControlledEnv):
         self._guard = guard or Guard()
         self._allow_own_files(self._guard)
         self._control: SandboxControl | None = None
-        # Input calls return once the page handled the event and the screenshot waits for
-        # a fresh frame, so no pause is needed by default; raise it for animated pages.
-        self.settle_s = settle_s
         self._closed = False
+        self._frames = PageFrames()
+        self._screen: PageScreen | None = None
         self.display: Display | None = None
-        if not headless:
+        if capture == "screen" or (capture == "auto" and display is None and browser_screen.available(size)):
+            self._screen = PageScreen(size, scale, self._frames)
+            self.display = self._screen.display
+            self._settler = ScreenSettle(self._screen.watch, barrier=self._next_frame)
+        elif not headless:
             self.display = Display.attach(display) if display else Display.start(size)
+        if settle_s is not None or self._screen is None:
+            # A CDP screenshot waits for a fresh frame itself: no pause unless asked.
+            self._settler = FixedSettle(settle_s or 0.0)
         host_env = self.display.child_env() if self.display else dict(os.environ)
         self._host = Processes({**host_env, "HOME": str(self.workspace.home)}, cwd=self.workspace.home)
         # An unknown switch Chromium ignores, so browser_pid can find this very process.
@@ -72,11 +99,14 @@ class BrowserEnv(ControlledEnv):
         self._crashed: str | None = None
         self._context: Any = None
         self._page: Any = None
+        self._shown: Any = None  # the page in front on the screen
+        self._dirty = True  # something may have changed the page since the last settle
         self._watch: NavigationWatch | None = None
-        self._cdp: dict[Any, Any] = {}  # page -> CDP session, for fast screenshots
         self._browser: Any = None
         self._start_browser(network)
-        self._controller = BrowserController(lambda: self.page, size)
+        if self._screen is not None:
+            self._fit_new_windows()
+        self._controller = BrowserController(self._active_page, size)
         self._controller.guard = self._guard
 
     def _start_browser(self, network: bool) -> None:
@@ -96,7 +126,12 @@ class BrowserEnv(ControlledEnv):
         desktop session variables); shown, it gets the display's. Sandboxed, Playwright
         starts it through the wrapper, and its downloads land in a folder bound in at
         the same path."""
-        env = self.display.child_env() if self.display else chromium.headless_env(os.environ)
+        args = [*chromium.launch_args(self.scale), self._marker]
+        if self._screen is not None:  # only what headless would get, and the env's own screen
+            env = {**chromium.headless_env(os.environ), **self.display.env}
+            args += [*browser_screen.HEADED_ARGS, *self._screen.window_args()]
+        else:
+            env = self.display.child_env() if self.display else chromium.headless_env(os.environ)
         binary, downloads = chromium.find_chromium(), self.workspace.root / "downloads"
         downloads.mkdir(exist_ok=True)
         if self.sandboxed:
@@ -108,8 +143,18 @@ class BrowserEnv(ControlledEnv):
             binary = str(write_wrapper(layout, [binary], xauthority=xauthority, name="chromium"))
             self._control = SandboxControl(layout)
         return self._pw.chromium.launch(
-            executable_path=binary, headless=self.headless, env=env, downloads_path=downloads,
-            args=[*chromium.launch_args(self.scale), self._marker])
+            executable_path=binary, headless=self.display is None, env=env,
+            downloads_path=downloads, args=args)
+
+    def _fit_new_windows(self) -> None:
+        """New windows open over the screen: check it on one, relaunch once if not."""
+        context = self._browser.new_context(no_viewport=True)
+        try:
+            fits = self._screen.learn(context.new_page())
+        finally:
+            context.close()
+        if not fits:
+            self._restart_browser(self._episode_network)
 
     @property
     def _runner(self) -> Runner:
@@ -124,7 +169,12 @@ class BrowserEnv(ControlledEnv):
 
     @property
     def page(self) -> Any:
-        """The active tab: the newest one opened, or the last still open."""
+        """The active tab: the newest one opened, or the last still open. The next
+        observe waits for what is done to it to show."""
+        self._dirty = True
+        return self._active_page()
+
+    def _active_page(self) -> Any:
         if self._context is None:
             raise EnvError("the browser env has no page; call reset() first")
         if self._page is None or self._page.is_closed():
@@ -186,24 +236,38 @@ class BrowserEnv(ControlledEnv):
                 self._check()
                 raise
         self._context = None
-        self._cdp.clear()
-        self._page = None
+        self._frames.clear()
+        self._page = self._shown = None
 
     def _new_context(self) -> None:
         self._close_context()
-        self._context = self._browser.new_context(
-            viewport={"width": self.screen.width, "height": self.screen.height},
-            device_scale_factor=self.scale)
+        if self._screen is not None:
+            # The window's viewport is the screen (PageScreen.place): nothing to emulate.
+            self._context = self._browser.new_context(no_viewport=True)
+        else:
+            self._context = self._browser.new_context(
+                viewport={"width": self.screen.width, "height": self.screen.height},
+                device_scale_factor=self.scale)
         self._context.on("page", self._on_page)
         self._context.new_page()
         self._watch = NavigationWatch(self._context, self._guard.urls)
+        self._dirty = True
 
     def _refused_navigations(self) -> list[str]:
         return self._watch.take() if self._watch is not None else []
 
     def observe(self) -> Observation:
+        """What the page shows now; on the screen, after waiting for anything done to
+        it outside a step (setup, evaluate, a tab switch) to show."""
         self._check()
-        page = self.page
+        if self._screen is not None:
+            if self._dirty or self._active_page() is not self._shown:
+                self._settler.arm()
+                self._settler.wait()
+            page = self._active_page()
+            return Observation(screenshot=self._screen.grab(), screen=self.screen, scale=self.scale,
+                               timestamp=time.time(), url=page.url)
+        page = self._active_page()
         deadline = time.monotonic() + SCREENSHOT_PATIENCE_S
         while True:
             try:
@@ -213,7 +277,7 @@ class BrowserEnv(ControlledEnv):
                 self._check()
                 # Right after a navigation that swaps the renderer (an error page, another
                 # site) the page may have no frame to capture for a moment: try again.
-                self._cdp.pop(page, None)
+                self._frames.forget(page)
                 if time.monotonic() > deadline:
                     raise EnvError(f"browser screenshot failed: {str(err).splitlines()[0]}") from None
                 time.sleep(0.05)
@@ -223,13 +287,35 @@ class BrowserEnv(ControlledEnv):
     def _capture(self, page: Any):
         """CDP capture (fast path); Playwright's screenshot if the session is detached."""
         try:
-            if page not in self._cdp:
-                self._cdp[page] = self._context.new_cdp_session(page)
-            return chromium.capture_page(self._cdp[page], self.screen.width, self.screen.height,
-                                         self.scale)
+            return chromium.capture_page(self._frames.session(self._context, page),
+                                         self.screen.width, self.screen.height, self.scale)
         except Exception:
-            self._cdp.pop(page, None)
+            self._frames.forget(page)
             return chromium.decode_png(page.screenshot(timeout=SCREENSHOT_PATIENCE_S * 1000))
+
+    def _next_frame(self) -> None:
+        """The settle's barrier on the screen: the active page in front, its viewport
+        covering the screen, and its next animation frame under way."""
+        self._dirty = False
+        page = self._active_page()
+        try:
+            moved = False
+            if page is not self._shown:
+                page.bring_to_front()  # its tab, and its window above the others
+                self._shown = None
+                moved = self._screen.place(self._context, page)
+                self._shown = page
+            if not self._screen.frame(self._context, page):
+                moved = self._screen.place(self._context, page)  # the page moved its window
+            if moved:  # a resized window shows Chromium's background until it is redrawn
+                self._screen.frame(self._context, page)
+                self._screen.frame(self._context, page)
+        except EnvError:
+            raise
+        except Exception:
+            # Closed meanwhile, or between documents twice over: the damage watch still
+            # sees what it draws, and a dead browser is noticed here.
+            self._check()
 
     def _check(self) -> None:
         if self._closed:
@@ -260,7 +346,9 @@ class BrowserEnv(ControlledEnv):
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None
-        if self.display is not None:
+        if self._screen is not None:
+            self._screen.close()
+        elif self.display is not None:
             self.display.stop()
 
     # --- world access --------------------------------------------------------------
@@ -279,7 +367,7 @@ class BrowserEnv(ControlledEnv):
                 for i, p in enumerate(self._context.pages, start=1)]
 
     def active_window(self) -> Window | None:
-        index = self._context.pages.index(self.page) + 1
+        index = self._context.pages.index(self._active_page()) + 1
         return next((w for w in self.windows() if w.id == index), None)
 
     def activate_window(self, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
@@ -308,7 +396,7 @@ class BrowserEnv(ControlledEnv):
 
     def page_url(self) -> str | None:
         self._check()
-        return self.page.url
+        return self._active_page().url
 
     def evaluate(self, expression: str) -> Any:
         self._check()
@@ -317,7 +405,7 @@ class BrowserEnv(ControlledEnv):
     def element_box(self, selector: str) -> tuple[float, float, float, float] | None:
         self._check()
         # The viewport is the whole screen here, so viewport CSS px are screen logical px.
-        return chromium.element_box(self.page, selector, on_screen=False)
+        return chromium.element_box(self._active_page(), selector, on_screen=False)
 
     # --- the episode's files and network -------------------------------------------------
 

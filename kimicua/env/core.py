@@ -17,6 +17,7 @@ from kimicua.env.actions import Action, is_terminal
 from kimicua.env.controller import Controller
 from kimicua.env.geometry import Size
 from kimicua.env.observation import Observation
+from kimicua.env.settle import FixedSettle, Settled, Settler
 
 if TYPE_CHECKING:
     from kimicua.env.guard import Guard
@@ -145,11 +146,16 @@ class ControlledEnv(Env):
 
     _controller: Controller
     workspace: Workspace
-    settle_s: float = 0.0  # a pause after an action so the app can redraw
+    # Waits after an action until the screen shows it (settle.ScreenSettle), or not at all.
+    _settler: Settler = FixedSettle(0.0)
 
     @abstractmethod
     def _check(self) -> None:
         """Raise EnvError when the world (X server, browser) is gone."""
+
+    def _check_lost(self) -> None:
+        """``_check`` once a connection to the world broke (its process may still be exiting)."""
+        self._check()
 
     def _refused_navigations(self) -> list[str]:
         """Navigations the browser refused (URL policy) since the last call."""
@@ -168,20 +174,28 @@ class ControlledEnv(Env):
         return self.workspace.sandboxed
 
     def step(self, action: Action) -> StepResult:
+        """Execute, wait until the screen shows it (``info["settle"]`` says how that went),
+        observe; a navigation the URL policy refused fails the step."""
         self._check()
-        result = self._controller.execute(action)
-        if not result.ok:
-            self._check()  # a dead world shows up first as a failed action
-        if self.settle_s and not is_terminal(action):
-            time.sleep(self.settle_s)
+        try:
+            self._settler.arm()
+            result = self._controller.execute(action)
+            if not result.ok:
+                self._check()  # a dead world shows up first as a failed action
+            settled = self._settler.wait() if not is_terminal(action) else Settled(0.0, changed=False)
+        except EnvError:
+            self._check_lost()  # a dead display says so, rather than the watch that lost it
+            raise
         t0 = time.perf_counter()
         obs = self.observe()
         capture_s = time.perf_counter() - t0
         refused = self._refused_navigations()
         if refused and result.ok:  # typed into the address bar, or a link: the browser said no
             result = replace(result, ok=False, error=refused[0])
+            self._settler.wait()
             obs = self.observe()  # the page as it is after the refusal was undone
-        info = {"result": result, "execute_s": result.duration_s, "capture_s": capture_s}
+        info = {"result": result, "execute_s": result.duration_s, "settle_s": settled.waited_s,
+                "settle": settled, "capture_s": capture_s}
         return obs, 0.0, is_terminal(action), False, info
 
     @property

@@ -12,22 +12,27 @@ import time
 from typing import Any, Callable
 
 from kimicua.env import windows as wins
+from kimicua.env.busy import busy_check
 from kimicua.env.capture import ScreenCapture
 from kimicua.env.chromium import element_box
 from kimicua.env.chromium import evaluate as chromium_evaluate
 from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
+from kimicua.env.damage import DamageWatch
 from kimicua.env.desktop import DesktopController
 from kimicua.env.desktop_browser import DesktopBrowser
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
 from kimicua.env.guard import Guard
 from kimicua.env.observation import Observation
+from kimicua.env.page_frame import PageFrames
 from kimicua.env.processes import Processes, Runner
 from kimicua.env.sandbox import Layout, Sandbox, check_available
 from kimicua.env.sandbox.policy_files import chromium_etc
+from kimicua.env.settle import FixedSettle, ScreenSettle, Settler
 from kimicua.env.workspace import Workspace
 
-SETTLE_S = 0.05  # after an action, before the screenshot: let the app repaint
+SETTLE_S = 0.05  # the fixed pause used where the display cannot report damage
+LOST_PATIENCE_S = 1.0  # how long a lost X connection may take to show as an exited Xvfb
 
 
 class DesktopEnv(ControlledEnv):
@@ -35,19 +40,20 @@ class DesktopEnv(ControlledEnv):
     private Xvfb of ``size`` x ``scale`` physical pixels.
 
     With ``scale`` != 1 the Xvfb screen has physical size and actions stay logical;
-    Chromium launched here renders at that device scale factor."""
+    Chromium launched here renders at that device scale factor. After an action the
+    step waits until the screen shows it (``settle``); ``settle_s`` makes it a fixed
+    pause instead."""
 
     kind = "desktop"
 
     def __init__(self, size: Size = Size(1920, 1080), scale: float = 1.0,
-                 display: str | None = None, *, settle_s: float = SETTLE_S, sandbox: bool = True,
+                 display: str | None = None, *, settle_s: float | None = None, sandbox: bool = True,
                  network: bool = False, guard: Guard | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if sandbox:
             check_available()  # one line naming --no-sandbox, before anything starts
         self.scale = scale
-        self.settle_s = settle_s
         self.network = network
         self._episode_network = network
         if display is None:
@@ -59,12 +65,15 @@ class DesktopEnv(ControlledEnv):
         self.screen = size
         self._closed = False
         self._capture: ScreenCapture | None = None
+        self._watch: DamageWatch | None = None
         try:
             self._capture = ScreenCapture(self.display)
             self._controller = DesktopController(self.display, size, scale)
+            self._settler = self._make_settler(settle_s)
         except Exception:
-            if self._capture is not None:
-                self._capture.close()
+            for part in (self._watch, self._capture):
+                if part is not None:
+                    part.close()
             self.display.stop()
             raise
         self._controller.guard = guard or Guard()
@@ -74,7 +83,36 @@ class DesktopEnv(ControlledEnv):
         self._host = Processes({**self.display.child_env(), "HOME": str(self.workspace.home)},
                                cwd=self.workspace.home)
         self._browser: DesktopBrowser | None = None
+        self._frames = PageFrames()
         self.sandbox_start_s: float | None = None  # the last sandbox's start cost
+
+    def _make_settler(self, settle_s: float | None) -> Settler:
+        """Damage-driven settling, or a fixed pause when asked for one or the display
+        cannot report damage (a user's display without the extension)."""
+        if settle_s is not None:
+            return FixedSettle(settle_s)
+        try:
+            self._watch = DamageWatch(self.display)
+        except EnvError:
+            return FixedSettle(SETTLE_S)
+        return ScreenSettle(self._watch, barrier=self._browser_frame, busy=busy_check(self._app_pids))
+
+    def _app_pids(self) -> list[int]:
+        """Where the screen's changes come from: the X server and the episode's apps."""
+        pids = [] if self.display.pid is None else [self.display.pid]
+        if self._sandbox is not None:
+            pids.append(self._sandbox.pid)
+        return pids + self._host.pids
+
+    def _browser_frame(self) -> None:
+        """The desktop Chromium's next animation frame, if one is open: its frames come
+        from threads the busy check does not see."""
+        if self._browser is None or not self._browser.alive():
+            return
+        try:
+            self._frames.wait(self._browser.context, self._browser.page)
+        except Exception:
+            pass  # closing, or between documents: the damage watch still sees its drawing
 
     @property
     def _runner(self) -> Runner:
@@ -113,8 +151,9 @@ class DesktopEnv(ControlledEnv):
         if self.sandboxed:
             self._start_sandbox()
         # Release anything a previous episode left pressed, e.g. a MouseDown without MouseUp.
+        self._settler.arm()
         self._controller.release_all()
-        time.sleep(self.settle_s)
+        self._settler.wait()
         return self.observe(), {"display": self.display.name, "sandbox_start_s": self.sandbox_start_s}
 
     def observe(self) -> Observation:
@@ -136,6 +175,8 @@ class DesktopEnv(ControlledEnv):
         self._host.kill_all(grace=1.0)
         self._controller.close()
         self._capture.close()
+        if self._watch is not None:
+            self._watch.close()
         self.display.stop()
         self.workspace.close()
 
@@ -143,6 +184,13 @@ class DesktopEnv(ControlledEnv):
         if self._closed:
             raise EnvError("the desktop env is closed")
         self.display.check()
+
+    def _check_lost(self) -> None:
+        # The X server closes its connections before its process is gone.
+        deadline = time.monotonic() + LOST_PATIENCE_S
+        while self.display.pid is not None and self.display.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._check()
 
     # --- world access --------------------------------------------------------------
 
@@ -209,6 +257,7 @@ class DesktopEnv(ControlledEnv):
         return self._browser
 
     def _close_browser(self) -> None:
+        self._frames.clear()
         if self._browser is not None:
             self._controller.navigator = None
             self._browser.close()

@@ -1,5 +1,7 @@
-"""Every action in headless Chromium on a local page that records its events; scale 2;
-a fresh profile per reset; a killed browser ends the episode with EnvError."""
+"""Every action in Chromium on a local page that records its events, with both captures:
+Chromium shown on the env's own X screen ("screen") and headless Chromium's CDP
+screenshots ("cdp"); scale 2; a fresh profile per reset; a killed browser ends the
+episode with EnvError."""
 
 from __future__ import annotations
 
@@ -15,14 +17,15 @@ from conftest import expose_pages
 from kimicua.env import EnvError, Size, TimeLimit, make_env
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,
                                  KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll, Type, Wait)
+from kimicua.env.browser_env import BrowserEnv
 
 pytestmark = pytest.mark.browser
 SIZE = Size(800, 600)
 
 
-@pytest.fixture(scope="module")
-def browser(pages_url):
-    env = make_env("browser", size=SIZE)
+@pytest.fixture(scope="module", params=["screen", "cdp"])
+def browser(pages_url, request):
+    env = BrowserEnv(size=SIZE, capture=request.param)
     env.reset()
     expose_pages(env, pages_url)
     yield env
@@ -191,18 +194,19 @@ def test_reset_gives_a_fresh_profile(browser, pages_url):
     assert browser.evaluate("[localStorage.getItem('k'), document.cookie]") == [None, ""]
 
 
-def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events):
-    with make_env("browser", size=Size(400, 300), scale=2.0) as env:
+@pytest.mark.parametrize("capture, size", [("cdp", Size(400, 300)), ("screen", Size(640, 480))])
+def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events, capture, size):
+    with BrowserEnv(size=size, scale=2.0, capture=capture) as env:
         env.reset()
         expose_pages(env, pages_url)
         obs, *_ = env.step(Navigate(url=f"{pages_url}/events.html"))
-        assert obs.screenshot.shape == (600, 800, 3) and obs.scale == 2.0
+        assert obs.screenshot.shape == (size.height * 2, size.width * 2, 3) and obs.scale == 2.0
         assert obs.frame.scale == 2.0 and env.element_box("#target") == (100.0, 100.0, 200.0, 100.0)
         # #target spans logical 100..300: physical 200..600 in the screenshot.
         assert tuple(obs.screenshot[250, 210]) == (0xCC, 0x33, 0x33)
         assert tuple(obs.screenshot[190, 210]) == (255, 255, 255)
         # Capturing keeps the page at its scale (a clipped capture reset it to 1).
-        assert env.evaluate("[devicePixelRatio, screen.width, screen.height]") == [2, 400, 300]
+        assert env.evaluate("[devicePixelRatio, screen.width, screen.height]") == [2, size.width, size.height]
         env.step(Click(x=150.5, y=120.5))
         click = events(env, "click")[0]
         assert (click["x"], click["y"], click["target"]) == (150, 120, "target")
@@ -210,13 +214,17 @@ def test_scale_two_screenshot_is_physical_and_actions_logical(pages_url, events)
 
 DESKTOP_SESSION = {"DISPLAY": ":4242", "WAYLAND_DISPLAY": "wayland-4242",
                    "XAUTHORITY": "/nonexistent/.Xauthority"}
+XAUTHORITY = "/run/kimicua/Xauthority"  # the cookie file inside the sandbox
 
 
-def test_headless_chromium_runs_without_the_desktop_session(monkeypatch, pages_url):
+@pytest.mark.parametrize("capture, size", [("cdp", Size(320, 240)), ("screen", Size(640, 480))])
+def test_chromium_runs_without_the_desktop_session(monkeypatch, pages_url, capture, size):
+    """Shown on the env's own screen, Chromium has that display, never the user's."""
     for name, value in DESKTOP_SESSION.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TZ", "Pacific/Auckland")
-    with make_env("browser", size=Size(320, 240)) as env:
+    with BrowserEnv(size=size, capture=capture) as env:
+        own = None if env.display is None else env.display.name
         env.reset()
         expose_pages(env, pages_url)
         env.step(Navigate(url=f"{pages_url}/next.html"))  # a renderer as well
@@ -230,8 +238,12 @@ def test_headless_chromium_runs_without_the_desktop_session(monkeypatch, pages_u
     # all of them only for the browser; the children inherit it.
     browser = environs[root]
     assert (browser.get("PATH"), browser.get("HOME")) == (os.environ["PATH"], home)  # /home/user: sandboxed
+    # Shown, it has the env's own display (and the sandbox's copy of its cookie).
+    allowed = {} if own is None else {"DISPLAY": own, "XAUTHORITY": XAUTHORITY}
+    assert {k: v for k, v in browser.items() if k in DESKTOP_SESSION} == allowed
     for pid, environ in environs.items():
-        assert not set(DESKTOP_SESSION) & set(environ), f"pid {pid} has {sorted(environ)}"
+        session = {k: v for k, v in environ.items() if k in DESKTOP_SESSION}
+        assert session.items() <= allowed.items(), f"pid {pid} has {session}"
 
 
 def _process_tree(root: int) -> list[int]:
@@ -260,8 +272,9 @@ def _environ(pid: int) -> dict[str, str] | None:
     return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
 
 
-def test_killed_browser_is_an_env_error():
-    env = make_env("browser", size=Size(320, 240))
+@pytest.mark.parametrize("capture, size", [("cdp", Size(320, 240)), ("screen", Size(640, 480))])
+def test_killed_browser_is_an_env_error(capture, size):
+    env = BrowserEnv(size=size, capture=capture)
     try:
         env.reset()
         os.kill(env.browser_pid, signal.SIGKILL)
@@ -274,21 +287,36 @@ def test_killed_browser_is_an_env_error():
 
 
 @pytest.mark.display
-def test_headed_browser_runs_on_a_private_display_and_stops_it(pages_url, events):
-    with make_env("browser", size=Size(640, 480), headless=False) as env:
+@pytest.mark.parametrize("capture", ["screen", "cdp"])
+def test_headed_browser_runs_on_a_private_display_and_stops_it(pages_url, events, capture):
+    with BrowserEnv(size=Size(640, 480), headless=False, capture=capture) as env:
         display = env.display
         assert display.private and display.alive()
         env.reset()
         expose_pages(env, pages_url)
         obs, *_ = env.step(Navigate(url=f"{pages_url}/events.html"))
         assert obs.screenshot.shape == (480, 640, 3)
+        assert tuple(obs.screenshot[150, 200]) == (0xCC, 0x33, 0x33)
         env.step(Click(x=150, y=150))
         assert events(env, "click")[0]["target"] == "target"
-        assert any("Chromium" in w.wm_class for w in _x_windows(display))
+        assert any(b"chromium" in name.lower() for name in _x_window_classes(display))
     assert not display.alive()
 
 
-def _x_windows(display):
-    from kimicua.env.windows import list_windows
+def _x_window_classes(display) -> list[bytes]:
+    """WM_CLASS of the display's top-level windows (no window manager needed)."""
+    from Xlib import Xatom
+    from Xlib.display import Display as XDisplay
 
-    return list_windows(display.child_env())
+    with display.environ():
+        conn = XDisplay(display.name)
+    try:
+        found = []
+        for window in conn.screen().root.query_tree().children:
+            prop = window.get_full_property(Xatom.WM_CLASS, Xatom.STRING)
+            if prop is not None:
+                value = prop.value
+                found.append(value.encode() if isinstance(value, str) else bytes(value))
+        return found
+    finally:
+        conn.close()

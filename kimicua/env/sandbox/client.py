@@ -219,6 +219,11 @@ class Sandbox(SandboxControl):
     def alive(self) -> bool:
         return self._proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """bwrap's pid on the host: every process of the sandbox runs below it."""
+        return self._proc.pid
+
     def close(self) -> None:
         """Kill the sandbox and everything in it (idempotent)."""
         self._finalizer()
