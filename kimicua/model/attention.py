@@ -34,6 +34,27 @@ class LayerCache:
     k_rope: torch.Tensor
 
 
+@dataclass(frozen=True)
+class RowPositions:
+    """Each row's own positions for one step over slot caches [S, T, ...], built once for all layers.
+
+    `write` [B*L] indexes the new tokens' entries in a cache flattened to [S*T, ...] (row b's
+    token j at b*T + its position); `hidden` [B, 1, L, T] is what each new token may NOT attend
+    to: the cache positions past its own, so entries past a row's length (unwritten, or left by
+    an earlier sequence in that slot) never count.
+    """
+
+    write: torch.Tensor
+    hidden: torch.Tensor
+
+    @classmethod
+    def of(cls, pos: torch.Tensor, max_tokens: int) -> RowPositions:
+        """pos [B, L]: the new tokens' positions, row by row."""
+        rows = torch.arange(pos.shape[0], device=pos.device)[:, None]  # [B, 1]
+        hidden = torch.arange(max_tokens, device=pos.device) > pos.unsqueeze(-1)  # [B, L, T]
+        return cls((rows * max_tokens + pos).flatten(), hidden.unsqueeze(1))
+
+
 class MLA(nn.Module):
     def __init__(self, cfg: TextConfig):
         super().__init__()
@@ -66,9 +87,14 @@ class MLA(nn.Module):
         x: torch.Tensor,
         angles: torch.Tensor,
         cache: LayerCache | None = None,
-        start: int = 0,
+        start: int | RowPositions = 0,
     ) -> torch.Tensor:
-        """x [B, L, D], angles [L, R/2] for positions start..start+L-1 -> [B, L, D]."""
+        """x [B, L, D] at positions start..start+L-1 -> [B, L, D].
+
+        `start` is an int with angles [L, R/2] (every row at the same position), or RowPositions
+        with angles [B, L, R/2] (decode of cache slots holding sequences of different lengths:
+        always the absorbed path; the cache must be contiguous, as new_cache makes it).
+        """
         c = self.cfg
         B, L, _ = x.shape
         q = self.q_proj(x).view(B, L, c.num_heads, c.qk_head_dim)
@@ -78,12 +104,21 @@ class MLA(nn.Module):
         latent = self.kv_a_layernorm(latent)  # [B, L, K]
         k_rope = apply_rope(k_rope.unsqueeze(2), angles).squeeze(2)  # [B, L, R]: one head shared by all
         if cache is not None:
+            if isinstance(start, RowPositions):
+                # one in-place kernel per tensor: no cache-sized temporaries
+                cache.latent.view(-1, c.kv_lora_rank).index_copy_(0, start.write, latent.reshape(B * L, -1))
+                cache.k_rope.view(-1, c.qk_rope_head_dim).index_copy_(0, start.write, k_rope.reshape(B * L, -1))
+                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], start.hidden)
+                return self.o_proj(out.reshape(B, L, -1))
             cache.latent[:B, start : start + L] = latent
             cache.k_rope[:B, start : start + L] = k_rope
             if start > 0:
                 # the WHOLE preallocated cache, masked: shapes stay fixed across decode steps, so
                 # oneDNN (bf16 on CPU) and CUDA kernels are reused instead of rebuilt per length
-                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], start)
+                T = cache.latent.shape[1]
+                pos = torch.arange(start, start + L, device=x.device)  # new token i sits at start+i
+                hidden = torch.arange(T, device=x.device) > pos[:, None]  # [L, T]: positions past its own
+                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], hidden)
                 return self.o_proj(out.reshape(B, L, -1))
         out = self._expanded(q_nope, q_rope, latent, k_rope)
         return self.o_proj(out.reshape(B, L, -1))
@@ -107,8 +142,10 @@ class MLA(nn.Module):
             ).transpose(1, 2)
         return out[..., : c.v_head_dim]  # [B, L, H, V]
 
-    def _absorbed(self, q_nope, q_rope, latent, k_rope, start: int) -> torch.Tensor:
+    def _absorbed(self, q_nope, q_rope, latent, k_rope, hidden: torch.Tensor) -> torch.Tensor:
         """Attention straight over the latent cache [B, T, K]: kv_b_proj folded into q and the output.
+
+        `hidden` [L, T] or [B, 1, L, T] marks the cache positions a new token must not attend to.
 
         q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
         sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix.
@@ -122,10 +159,7 @@ class MLA(nn.Module):
         scores = q_lat.flatten(1, 2) @ latent.transpose(1, 2)  # [B, H*L, T]
         scores = scores + q_rope.transpose(1, 2).flatten(1, 2) @ k_rope.transpose(1, 2)
         scores = scores.float().view(B, H, L, T) * self.scale
-        # new token i sits at position start+i and sees cache positions <= start+i
-        pos = torch.arange(T, device=scores.device)
-        visible = pos[None, :] <= (start + torch.arange(L, device=scores.device))[:, None]  # [L, T]
-        scores = scores.masked_fill(~visible, float("-inf"))
+        scores = scores.masked_fill(hidden, float("-inf"))
         probs = scores.softmax(-1).to(latent.dtype).flatten(1, 2)  # [B, H*L, T]
         out = (probs @ latent).view(B, H, L, -1).transpose(0, 1).reshape(H, B * L, -1)  # [H, B*L, K]
         out = torch.bmm(out, w_uv_t)  # [H, B*L, V]

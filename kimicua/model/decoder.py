@@ -1,6 +1,6 @@
 """Moonlight: the DeepSeek-V3-style MoE decoder of Kimi-VL.
 
-Legend: B batch, L new tokens, D hidden, V vocab.
+Legend: B batch, L new tokens, D hidden, V vocab, R rope dim.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from kimicua.model.attention import MLA, LayerCache
+from kimicua.model.attention import MLA, LayerCache, RowPositions
 from kimicua.model.config import TextConfig
 from kimicua.model.moe import MoE, SwiGLU
 from kimicua.model.norm import RMSNorm
@@ -23,7 +23,7 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MoE(cfg) if cfg.is_moe_layer(index) else SwiGLU(cfg.hidden_size, cfg.intermediate_size)
 
-    def forward(self, x, angles, cache: LayerCache | None = None, start: int = 0):
+    def forward(self, x, angles, cache: LayerCache | None = None, start: int | RowPositions = 0):
         x = x + self.self_attn(self.input_layernorm(x), angles, cache, start)
         return x + self.mlp(self.post_attention_layernorm(x))
 
@@ -51,13 +51,23 @@ class Moonlight(nn.Module):
         self,
         embeds: torch.Tensor,
         caches: list[LayerCache] | None = None,
-        start: int = 0,
+        start: int | torch.Tensor = 0,
         last_only: bool = False,
     ) -> torch.Tensor:
-        """embeds [B, L, D] at positions start..start+L-1 -> logits [B, L, V] ([B, 1, V] if last_only)."""
+        """embeds [B, L, D] at positions start..start+L-1 -> logits [B, L, V] ([B, 1, V] if last_only).
+
+        `start` is an int (all rows alike) or a LongTensor [B] of per-row positions (decode).
+        """
         L = embeds.shape[1]
-        pos = torch.arange(start, start + L, device=embeds.device)
-        angles = text_rope_angles(pos, self.cfg.qk_rope_head_dim, self.cfg.rope_theta)  # [L, R/2]
+        steps = torch.arange(L, device=embeds.device)
+        if isinstance(start, torch.Tensor):
+            if caches is None:
+                raise ValueError("per-row positions (a start tensor) need caches to decode into")
+            pos = start.unsqueeze(-1) + steps  # [B, L]
+            start = RowPositions.of(pos, caches[0].latent.shape[1])  # once for all layers
+        else:
+            pos = steps + start  # [L]
+        angles = text_rope_angles(pos, self.cfg.qk_rope_head_dim, self.cfg.rope_theta)  # [(B,) L, R/2]
         x = embeds
         for i, layer in enumerate(self.model.layers):
             x = layer(x, angles, None if caches is None else caches[i], start)

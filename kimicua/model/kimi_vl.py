@@ -80,10 +80,13 @@ class KimiVL(nn.Module):
         self,
         input_ids: torch.Tensor,
         caches: list[LayerCache],
-        start: int,
+        start: int | torch.Tensor,
         pixel_values=None,
         image_grid_hws=None,
     ) -> torch.Tensor:
-        """Generation step: run tokens at start.. through the cache, logits [B, 1, V] of the last one only."""
+        """Generation step: run tokens at start.. through the cache, logits [B, 1, V] of the last one only.
+
+        `start` is an int, or a LongTensor [B] of each row's position (decode of rows at different lengths).
+        """
         emb = self.embed(input_ids, pixel_values, image_grid_hws)
         return self.language_model(emb, caches, start, last_only=True)

@@ -1,7 +1,7 @@
 """Rotary position embeddings: 2D for MoonViT, 1D interleaved (GPT-J) for the decoder.
 
 Both rotate consecutive channel pairs (2j, 2j+1) as one complex number, in float32.
-Legend: T tokens, P = head_dim/2 complex pairs, H heads.
+Legend: B batch rows, T tokens, P = head_dim/2 complex pairs, H heads.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ def text_rope_angles(positions: torch.Tensor, rope_dim: int, theta: float) -> to
 def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     """Rotate pairs (x[2j], x[2j+1]) of x [..., T, H, 2P] by angles [T, P] (float32 math).
 
+    Angles [B, T, P] give each row of x [B, T, H, 2P] its own positions (batched decode).
+
     For the decoder this is the interleaved (GPT-J) RoPE: the reference's de-interleave +
     rotate-half gives the same values in permuted channel order, and q.k is unchanged.
     """
     xf = x.float().unflatten(-1, (-1, 2))  # [..., T, H, P, 2]
     x0, x1 = xf.unbind(-1)
-    cos = angles.cos().unsqueeze(-2)  # [T, 1, P]: broadcast over heads
+    cos = angles.cos().unsqueeze(-2)  # [(B,) T, 1, P]: broadcast over heads
     sin = angles.sin().unsqueeze(-2)
     out = torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1)
     return out.flatten(-2).to(x.dtype)
