@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from kimicua.model import KimiVL
 from kimicua.model.config import KimiVLConfig
-from kimicua.model.engine import new_cache
+from kimicua.model.engine import generate
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 GRID, TEXT_TOKENS = (48, 86), 100
@@ -147,26 +147,21 @@ def run(cfg: KimiVLConfig, dtype_name: str, decode_tokens: int, bw: float) -> No
     ids, pv, grid = inputs(cfg)
     L = ids.shape[1]
 
-    def prefill():
-        caches = new_cache(model, 1, L + decode_tokens + 1)
-        return caches, model.step(ids, caches, 0, pv, grid)
+    # prefill and decode as generate() runs them: the engine's cache slots, per-row positions,
+    # sampling and bookkeeping included; no stop ids, so every run decodes decode_tokens steps
+    def gen():
+        return generate(model, ids, pv, grid, max_new_tokens=decode_tokens + 1)
 
-    t_pre = timeit(prefill, reps=1)
+    gen()  # warm-up
+    runs = [gen() for _ in range(2)]
+    t_pre = min(g.prefill_s for g in runs)
+    t_dec = min(g.decode_s for g in runs) / decode_tokens  # decode_tokens forward passes per run
     t_vis = timeit(lambda: model.image_features(pv, grid), reps=1, warmup=0)  # warmed by the prefills
     flops = prefill_flops(cfg, GRID[0] * GRID[1], L)
     print(f"[{dtype_name}] matmul peak {peak / 1e9:.0f} GFLOP/s")
     print(f"[{dtype_name}] prefill {L} tokens: {t_pre:.2f} s ({L / t_pre:.0f} tok/s, vision+projector {t_vis:.2f} s), "
           f"{flops / t_pre / 1e9:.0f} GFLOP/s = {flops / t_pre / peak:.0%} of peak")
 
-    caches, logits = prefill()
-    tok = logits[:, -1].argmax(-1, keepdim=True)
-
-    def decode():
-        nonlocal tok
-        for i in range(decode_tokens):
-            tok = model.step(tok, caches, L + i)[:, -1].argmax(-1, keepdim=True)
-
-    t_dec = timeit(decode, reps=2) / decode_tokens  # each run rewrites the same cache positions
     nbytes = decode_bytes(model, L)
     bound = bw / nbytes
     print(f"[{dtype_name}] decode: {1 / t_dec:.1f} tok/s ({t_dec * 1e3:.0f} ms/token), reads {nbytes / 1e9:.2f} GB/token "
