@@ -56,6 +56,10 @@ class Policy(Protocol):
         """Answer one prompt."""
         ...
 
+    def act_batch(self, prompts: list[Prompt]) -> list[Reply]:
+        """Answer several prompts at once, replies in order, each as ``act`` would answer it in turn."""
+        ...
+
     def check(self) -> None:
         """Fail fast (one line) when the model cannot answer at all: a run calls it
         once before its first task."""

@@ -215,3 +215,50 @@ def test_broken_checkpoint_propagates_as_one_checkpoint_error(ckpt, tmp_path):
     assert str(info.value).startswith(f"{broken / 'tokenizer_config.json'}: not valid JSON")
     with pytest.raises(ValueError, match=f"{tmp_path / 'none'}: no such checkpoint directory"):
         LocalPolicy(tmp_path / "none")
+
+
+@pytest.fixture(scope="module")
+def fp32_policy(ckpt):
+    return LocalPolicy(ckpt, dtype="fp32", max_new_tokens=MAX_NEW)
+
+
+def batch_prompts() -> list[Prompt]:
+    return [
+        prompt_with(screenshot(96, 64)),
+        Prompt([{"role": "user", "content": "no screenshot, a longer question than the others"}]),
+        prompt_with(screenshot(640, 400, seed=1)),  # resized
+        prompt_with(screenshot(64, 64, seed=2), screenshot(120, 80, seed=3)),
+    ]
+
+
+def assert_same_reply(batched, single) -> None:
+    assert (batched.text, batched.token_ids, batched.prompt_token_ids) == (single.text, single.token_ids,
+                                                                            single.prompt_token_ids)
+    assert batched.image_size == single.image_size and batched.model == single.model
+    assert np.allclose(batched.logprobs, single.logprobs, atol=1e-4, rtol=0)
+    assert set(batched.timings) == {"preprocess_s", "prefill_s", "decode_s"}
+
+
+def test_act_batch_equals_act_on_each(fp32_policy):
+    prompts = batch_prompts()
+    singles = [fp32_policy.act(p) for p in prompts]
+    batched = fp32_policy.act_batch(prompts)
+    assert len(batched) == len(prompts)
+    for b, s in zip(batched, singles):
+        assert_same_reply(b, s)
+    assert len({tuple(s.token_ids) for s in singles}) == len(prompts)  # distinct answers: order is checked
+    assert fp32_policy.act_batch([]) == []
+
+
+def test_act_batch_samples_prompt_i_with_seed_plus_i(ckpt):
+    prompts = batch_prompts()
+    kw = dict(dtype="fp32", temperature=2.0, seed=5, max_new_tokens=MAX_NEW)
+    one_by_one = LocalPolicy(ckpt, **kw)
+    singles = [one_by_one.act(p) for p in prompts]
+    together = LocalPolicy(ckpt, **kw)
+    batched = together.act_batch(prompts)
+    for b, s in zip(batched, singles):
+        assert_same_reply(b, s)
+    assert together.act(prompts[0]).token_ids == one_by_one.act(prompts[0]).token_ids  # both at call 4 now
+    together.reset(5)
+    assert together.act_batch(prompts[:1])[0].token_ids == singles[0].token_ids

@@ -79,3 +79,12 @@ def test_non_action_items_are_reported():
     policy = ScriptedPolicy([None])
     with pytest.raises(TypeError, match="expected an Action, got NoneType"):
         policy.act(PROMPT)
+
+
+def test_act_batch_answers_in_order_and_shares_the_script_with_act():
+    script = [Click(x=1, y=1), Click(x=2, y=2), Click(x=3, y=3)]
+    policy = ScriptedPolicy(script)
+    assert [r.actions for r in policy.act_batch([PROMPT, PROMPT])] == [(script[0],), (script[1],)]
+    assert policy.act(PROMPT).actions == (script[2],)
+    assert [r.actions for r in policy.act_batch([PROMPT] * 2)] == [(Done(),)] * 2
+    assert policy.act_batch([]) == []

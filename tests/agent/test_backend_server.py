@@ -30,6 +30,10 @@ class FakeOpenAI:
         self.plan: list[tuple[int, object, dict, float]] = []
         self.reply: dict = completion("hello")
         self.release = threading.Event()  # set at teardown so stalled handlers return
+        self.respond = None  # body -> reply for an unplanned chat request, when set (else ``reply``)
+        self.gate = 0  # hold chat requests until this many are in flight at once (once; at most 10 s)
+        self.inflight = self.max_inflight = 0
+        self.cond = threading.Condition()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,10 +62,22 @@ class FakeOpenAI:
                 fake.requests.append(("POST", self.path, dict(self.headers), body))
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": "not found"}})
-                status, payload, headers, stall = fake.plan.pop(0) if fake.plan else (200, fake.reply, {}, 0.0)
-                if stall and fake.release.wait(stall):
-                    return
-                self._send(status, payload, headers)
+                with fake.cond:
+                    fake.inflight += 1
+                    fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                    fake.cond.notify_all()
+                    if fake.cond.wait_for(lambda: fake.inflight >= fake.gate, timeout=10.0):
+                        fake.gate = 0  # the gate opens once
+                    reply = fake.respond(body) if fake.respond else fake.reply
+                    planned = fake.plan.pop(0) if fake.plan else (200, reply, {}, 0.0)
+                try:
+                    status, payload, headers, stall = planned
+                    if stall and fake.release.wait(stall):
+                        return
+                    self._send(status, payload, headers)
+                finally:
+                    with fake.cond:
+                        fake.inflight -= 1
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -241,3 +257,40 @@ def test_bad_responses_and_prompts_fail_clearly(fake):
         policy.act(Prompt([{"role": "user", "content": [{"type": "image"}]}], [np.zeros((4, 4), np.uint8)]))
     with pytest.raises(ValueError, match="http:// or https://"):
         ServerPolicy("localhost:8000")
+
+
+def echo(body: dict) -> dict:
+    """A reply naming the request: its last message's text and its seed."""
+    return completion(f"{body['messages'][-1]['content']}|{body.get('seed')}")
+
+
+def numbered(n: int) -> list[Prompt]:
+    return [Prompt([{"role": "user", "content": f"prompt {i}"}]) for i in range(n)]
+
+
+def test_act_batch_has_every_request_in_flight_at_once_and_answers_in_order(fake):
+    fake.respond, fake.gate = echo, 4
+    policy = ServerPolicy(fake.url)  # no model given: asked of the server
+    policy.reset(10)
+    replies = policy.act_batch(numbered(4))
+    assert fake.max_inflight == 4  # all four were held open together
+    assert [r.text for r in replies] == [f"prompt {i}|{10 + i}" for i in range(4)]  # seed + i, in order
+    assert policy.act(numbered(1)[0]).text == "prompt 0|14"  # act goes on counting after the batch
+    assert all(set(r.timings) == {"preprocess_s", "request_s"} for r in replies)
+    assert [r[0] for r in fake.requests].count("GET") == 1  # the model is resolved once, not per thread
+
+
+def test_act_batch_requests_keep_their_own_retries(fake):
+    fake.respond, fake.gate = echo, 3
+    fake.plan = [(503, {"error": {"message": "overloaded"}}, {}, 0.0)]
+    replies = ServerPolicy(fake.url, MODEL, backoff=0.0).act_batch(numbered(3))
+    assert [r.text for r in replies] == [f"prompt {i}|None" for i in range(3)]
+    assert len(fake.chats()) == 4  # one request was answered 503 and sent again
+
+
+def test_act_batch_raises_a_failed_request_after_the_others_end(fake):
+    fake.respond, fake.gate = echo, 3
+    fake.plan = [(400, {"error": {"message": "bad image"}}, {}, 0.0)]
+    with pytest.raises(BackendError, match="HTTP 400 .*bad image") as info:
+        ServerPolicy(fake.url, MODEL, backoff=0.0).act_batch(numbered(3))
+    assert info.value.status == 400 and len(fake.chats()) == 3

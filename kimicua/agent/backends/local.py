@@ -69,26 +69,38 @@ class LocalPolicy:
 
     def act(self, prompt: Prompt) -> Reply:
         """Generate one answer; timings are preprocess_s, prefill_s and decode_s."""
-        from kimicua.model.engine import generate
+        return self.act_batch([prompt])[0]
+
+    def act_batch(self, prompts: list[Prompt]) -> list[Reply]:
+        """Answer the prompts together: each is preprocessed and prefilled on its own, then all
+        decode as one batch. Reply i equals ``act`` of prompt i in turn (seed + i when sampling);
+        its decode_s is the shared decode's time up to its last token."""
+        from kimicua.model.engine import ModelInputs, SamplingParams, generate_batch
 
         if self.model is None:
             raise RuntimeError(f"policy {self.name} is closed")
-        t0 = time.perf_counter()
-        batch = self.processor(prompt.messages, prompt.images)
-        pixel_values = batch["pixel_values"]
-        grid = batch["image_grid_hws"]
-        if pixel_values is not None:
-            # the processor works on CPU in float32; the vision tower wants its own device/dtype
-            pixel_values = pixel_values.to(device=self.model.device, dtype=self.model.dtype)
-            grid = grid.to(self.model.device)
-        t1 = time.perf_counter()
-        seed = None if self.seed is None else self.seed + self._calls
-        self._calls += 1
-        gen = generate(
-            self.model, batch["input_ids"], pixel_values, grid,
-            max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-            seed=seed, stop_token_ids=self.processor.stop_token_ids,
-        )
+        batches, inputs, preprocess = [], [], []
+        for prompt in prompts:
+            t0 = time.perf_counter()
+            batch = self.processor(prompt.messages, prompt.images)
+            pixel_values, grid = batch["pixel_values"], batch["image_grid_hws"]
+            if pixel_values is not None:
+                # the processor works on CPU in float32; the vision tower wants its own device/dtype
+                pixel_values = pixel_values.to(device=self.model.device, dtype=self.model.dtype)
+                grid = grid.to(self.model.device)
+            batches.append(batch)
+            inputs.append(ModelInputs(batch["input_ids"], pixel_values, grid))
+            preprocess.append(time.perf_counter() - t0)
+        params = []
+        for _ in prompts:
+            seed = None if self.seed is None else self.seed + self._calls
+            self._calls += 1
+            params.append(SamplingParams(self.max_new_tokens, self.temperature, self.top_p, seed,
+                                         tuple(self.processor.stop_token_ids)))
+        gens = generate_batch(self.model, inputs, params)
+        return [self._reply(batch, gen, pre) for batch, gen, pre in zip(batches, gens, preprocess)]
+
+    def _reply(self, batch: dict, gen, preprocess_s: float) -> Reply:
         images = batch["images"]
         return Reply(
             text=self.processor.decode(gen.token_ids),
@@ -97,7 +109,7 @@ class LocalPolicy:
             logprobs=list(gen.logprobs),
             prompt_token_ids=batch["input_ids"][0].tolist(),  # placeholders expanded: what the model saw
             image_size=Size(*images[-1].resized) if images else None,  # (w, h), unpadded
-            timings={"preprocess_s": t1 - t0, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
+            timings={"preprocess_s": preprocess_s, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
         )
 
     def check(self) -> None:

@@ -35,6 +35,10 @@ class ScriptedPolicy:
             raise TypeError(f"scripted policy expected an Action, got {type(action).__name__}: {action!r}")
         return Reply(text=dumps(action), model=self.name, actions=(action,))
 
+    def act_batch(self, prompts: list[Prompt]) -> list[Reply]:
+        """The next len(prompts) actions, one per prompt in order (as ``act`` on each)."""
+        return [self.act(prompt) for prompt in prompts]
+
     def check(self) -> None:
         """Nothing to reach: the actions are here."""
 

@@ -16,6 +16,7 @@ import re
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -179,6 +180,27 @@ class ServerPolicy:
     def act(self, prompt: Prompt) -> Reply:
         """Send the prompt; returns the reply's text, and logprobs/token ids when served."""
         model = self.resolve_model()
+        return self._act(prompt, model, self._seeds(1)[0])
+
+    def act_batch(self, prompts: list[Prompt]) -> list[Reply]:
+        """All the prompts' requests in flight at once (one thread each, each with its own
+        retries); replies in order, request i with ``seed + i`` as ``act`` would send it. The
+        first failure in prompt order is raised once every request has ended."""
+        model = self.resolve_model()  # asked once, before the threads start
+        seeds = self._seeds(len(prompts))
+        if len(prompts) <= 1:
+            return [self._act(p, model, s) for p, s in zip(prompts, seeds)]
+        with ThreadPoolExecutor(max_workers=len(prompts), thread_name_prefix="kimicua-request") as pool:
+            futures = [pool.submit(self._act, p, model, s) for p, s in zip(prompts, seeds)]
+            wait(futures)
+        return [f.result() for f in futures]
+
+    def _seeds(self, n: int) -> list[int | None]:
+        """The seeds of the next n requests (None when unseeded)."""
+        first, self._calls = self._calls, self._calls + n
+        return [None if self.seed is None else self.seed + first + i for i in range(n)]
+
+    def _act(self, prompt: Prompt, model: str, seed: int | None) -> Reply:
         t0 = time.perf_counter()
         body: dict[str, Any] = {
             "model": model,
@@ -186,10 +208,9 @@ class ServerPolicy:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             **({"logprobs": True} if self.logprobs else {}),
-            **({"seed": self.seed + self._calls} if self.seed is not None else {}),
+            **({"seed": seed} if seed is not None else {}),
             **self.extra_body,
         }
-        self._calls += 1
         payload = json.dumps(body).encode("utf-8")
         t1 = time.perf_counter()
         url = self.root + "/chat/completions"
