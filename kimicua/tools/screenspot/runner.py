@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kimicua.agent.dialects import Dialect
-from kimicua.agent.policy import Prompt, Reply
+from kimicua.agent.policy import Policy, Prompt, Reply
 from kimicua.env.geometry import Size
 from kimicua.tasks.screenspot.formats import Sample
 from kimicua.tasks.screenspot.grounding import grounding_prompt, read_answer
@@ -32,13 +32,10 @@ RUN_RECORD = "run.json"
 Answerer = Callable[[list[Prompt]], list[Reply]]  # a batch of prompts -> one reply each, in order
 
 
-def answerer(policy: Any) -> Answerer:
-    """The policy's batch call. TEMPORARY: until every backend has ``act_batch`` (being
-    added beside this), a policy without it answers one prompt after another."""
-    batch = getattr(policy, "act_batch", None)
-    if batch is not None:
-        return batch
-    return lambda prompts: [policy.act(p) for p in prompts]
+def answerer(policy: Policy) -> Answerer:
+    """The policy's batch call: the local model decodes the prompts together, a server
+    has them in flight at once; each reply is the one ``act`` would give."""
+    return policy.act_batch
 
 
 @dataclass(frozen=True, slots=True)
