@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from kimicua.env import browser_screen, chromium
 from kimicua.env.browser import BrowserController
 from kimicua.env.browser_screen import PageScreen
+from kimicua.env.busy import Busy
 from kimicua.env.core import CommandResult, ControlledEnv, EnvError, Window
 from kimicua.env.display import Display
 from kimicua.env.geometry import Size
@@ -36,7 +36,7 @@ from kimicua.env.sandbox import Layout, check_available
 from kimicua.env.sandbox.client import SandboxControl
 from kimicua.env.sandbox.policy_files import chromium_etc
 from kimicua.env.sandbox.wrapper import write_wrapper
-from kimicua.env.settle import FixedSettle, ScreenSettle
+from kimicua.env.settle import PAGE_SETTLE_TIMES, FixedSettle, ScreenSettle
 from kimicua.env.windows import matches
 from kimicua.env.workspace import Workspace
 
@@ -85,7 +85,8 @@ class BrowserEnv(ControlledEnv):
         if capture == "screen" or (capture == "auto" and display is None and browser_screen.available(size)):
             self._screen = PageScreen(size, scale, self._frames)
             self.display = self._screen.display
-            self._settler = ScreenSettle(self._screen.watch, barrier=self._next_frame)
+            self._settler = ScreenSettle(self._screen.watch, PAGE_SETTLE_TIMES,
+                                         barrier=self._next_frame, busy=Busy(self._drawing_pids))
         elif not headless:
             self.display = Display.attach(display) if display else Display.start(size)
         if settle_s is not None or self._screen is None:
@@ -99,13 +100,12 @@ class BrowserEnv(ControlledEnv):
         self._crashed: str | None = None
         self._context: Any = None
         self._page: Any = None
-        self._shown: Any = None  # the page in front on the screen
         self._dirty = True  # something may have changed the page since the last settle
         self._watch: NavigationWatch | None = None
         self._browser: Any = None
         self._start_browser(network)
-        if self._screen is not None:
-            self._fit_new_windows()
+        if self._screen is not None and not self._screen.opens_over_it(self._browser):
+            self._restart_browser(self._episode_network)  # with the insets it learnt
         self._controller = BrowserController(self._active_page, size)
         self._controller.guard = self._guard
 
@@ -118,6 +118,11 @@ class BrowserEnv(ControlledEnv):
         self._crashed = None
         self._browser.on("disconnected", lambda _: self._mark_crashed("the browser disconnected"))
         self._episode_network = network
+        self._browser_root = self.browser_pid if self._screen is not None else None
+
+    def _drawing_pids(self) -> list[int]:
+        """What draws on the screen: Chromium (with its children) and the X server."""
+        return [pid for pid in (self._browser_root, self.display.pid) if pid is not None]
 
     def _launch(self, network: bool) -> Any:
         """Start Chromium: the one place that says how (binary, switches, environment).
@@ -145,16 +150,6 @@ class BrowserEnv(ControlledEnv):
         return self._pw.chromium.launch(
             executable_path=binary, headless=self.display is None, env=env,
             downloads_path=downloads, args=args)
-
-    def _fit_new_windows(self) -> None:
-        """New windows open over the screen: check it on one, relaunch once if not."""
-        context = self._browser.new_context(no_viewport=True)
-        try:
-            fits = self._screen.learn(context.new_page())
-        finally:
-            context.close()
-        if not fits:
-            self._restart_browser(self._episode_network)
 
     @property
     def _runner(self) -> Runner:
@@ -189,20 +184,8 @@ class BrowserEnv(ControlledEnv):
 
     @property
     def browser_pid(self) -> int | None:
-        """The Chromium browser process (found by its marker switch), or None; not the
-        sandbox's bwrap and supervisor, whose command lines carry the switch too."""
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                # Chromium may rewrite its command line as one space-separated string.
-                args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
-            except OSError:
-                continue
-            if (self._marker.encode() in args and not any(a.startswith(b"--type=") for a in args)
-                    and os.path.basename(args[0]) != b"bwrap" and b"--exec" not in args):
-                return int(proc.name)
-        return None
+        """The Chromium browser process, or None (``chromium.browser_process``)."""
+        return chromium.browser_process(self._marker)
 
     # --- Gymnasium -----------------------------------------------------------------
 
@@ -237,7 +220,9 @@ class BrowserEnv(ControlledEnv):
                 raise
         self._context = None
         self._frames.clear()
-        self._page = self._shown = None
+        self._page = None
+        if self._screen is not None:
+            self._screen.shown = None
 
     def _new_context(self) -> None:
         self._close_context()
@@ -261,7 +246,7 @@ class BrowserEnv(ControlledEnv):
         it outside a step (setup, evaluate, a tab switch) to show."""
         self._check()
         if self._screen is not None:
-            if self._dirty or self._active_page() is not self._shown:
+            if self._dirty or self._active_page() is not self._screen.shown:
                 self._settler.arm()
                 self._settler.wait()
             page = self._active_page()
@@ -294,22 +279,10 @@ class BrowserEnv(ControlledEnv):
             return chromium.decode_png(page.screenshot(timeout=SCREENSHOT_PATIENCE_S * 1000))
 
     def _next_frame(self) -> None:
-        """The settle's barrier on the screen: the active page in front, its viewport
-        covering the screen, and its next animation frame under way."""
+        """The settle's barrier on the screen (``PageScreen.show``)."""
         self._dirty = False
-        page = self._active_page()
         try:
-            moved = False
-            if page is not self._shown:
-                page.bring_to_front()  # its tab, and its window above the others
-                self._shown = None
-                moved = self._screen.place(self._context, page)
-                self._shown = page
-            if not self._screen.frame(self._context, page):
-                moved = self._screen.place(self._context, page)  # the page moved its window
-            if moved:  # a resized window shows Chromium's background until it is redrawn
-                self._screen.frame(self._context, page)
-                self._screen.frame(self._context, page)
+            self._screen.show(self._context, self._active_page())
         except EnvError:
             raise
         except Exception:

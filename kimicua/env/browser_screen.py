@@ -29,8 +29,9 @@ from kimicua.env.geometry import Size
 from kimicua.env.page_frame import GEOMETRY_JS, PageFrames
 
 # What Playwright gives headless Chromium, so a shown page looks and behaves the same:
-# no scrollbars, no sound, a mouse (hover, fine pointer) rather than a touch screen.
-HEADED_ARGS = ("--ozone-platform=x11", "--hide-scrollbars", "--mute-audio",
+# no scrollbars, no sound, a mouse (hover, fine pointer) rather than a touch screen; and
+# no animated wheel scrolling, so the frame after a scroll shows where it went.
+HEADED_ARGS = ("--ozone-platform=x11", "--hide-scrollbars", "--mute-audio", "--disable-smooth-scrolling",
                "--blink-settings=primaryHoverType=2,availableHoverTypes=2,"
                "primaryPointerType=4,availablePointerTypes=4")
 
@@ -65,6 +66,7 @@ class PageScreen:
     def __init__(self, size: Size, scale: float, frames: PageFrames):
         self.size, self.frames = size, frames
         self.chrome = CHROME
+        self.shown: Any = None  # the page in front on the screen
         self.display = Display.start(Size(round(size.width * scale), round(size.height * scale)),
                                      window_manager=False)
         self.capture: ScreenCapture | None = None
@@ -82,14 +84,33 @@ class PageScreen:
         return [f"--window-position={-side},{-top}",
                 f"--window-size={self.size.width + 2 * side},{self.size.height + top + side}"]
 
-    def learn(self, page: Any) -> bool:
-        """Whether ``page``, the first of a new window, covers the screen; if not, learn
-        Chromium's real insets for the next launch."""
-        geometry = page.evaluate(GEOMETRY_JS)
+    def opens_over_it(self, browser: Any) -> bool:
+        """Whether ``browser`` opens a new context's window over the screen; if not, learn
+        Chromium's real insets (``window_args`` gives them to the next launch)."""
+        context = browser.new_context(no_viewport=True)
+        try:
+            geometry = context.new_page().evaluate(GEOMETRY_JS)
+        finally:
+            context.close()
         if self._fits(geometry):
             return True
         self.chrome = _chrome(geometry)
         return False
+
+    def show(self, context: Any, page: Any) -> None:
+        """Bring ``page`` to the front with its viewport over the screen, and wait for its
+        next animation frame (a settle's barrier)."""
+        moved = False
+        if page is not self.shown:
+            page.bring_to_front()  # its tab, and its window above the others
+            self.shown = None
+            moved = self.place(context, page)
+            self.shown = page
+        if not self.frame(context, page):
+            moved = self.place(context, page)  # the page moved its window, or drew no frame
+        if moved:  # a resized window shows Chromium's background until it is redrawn
+            self.frame(context, page)
+            self.frame(context, page)
 
     def grab(self) -> np.ndarray:
         return self.capture.grab().rgb

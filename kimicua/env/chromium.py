@@ -12,6 +12,7 @@ import io
 import os
 import shutil
 import threading
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -73,6 +74,24 @@ def find_chromium() -> str:
         if path:
             return path
     raise EnvError("no Chromium found: install chromium (Debian) or set KIMICUA_CHROMIUM")
+
+
+def browser_process(marker: str) -> int | None:
+    """The pid of the Chromium browser process started with the switch ``marker`` (an
+    unknown switch Chromium ignores), or None; not its children, nor a sandbox's bwrap
+    and supervisor, whose command lines carry the switch too."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            # Chromium may rewrite its command line as one space-separated string.
+            args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
+        except OSError:
+            continue
+        if (marker.encode() in args and not any(a.startswith(b"--type=") for a in args)
+                and os.path.basename(args[0]) != b"bwrap" and b"--exec" not in args):
+            return int(proc.name)
+    return None
 
 
 _local = threading.local()

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from kimicua.env import windows as wins
-from kimicua.env.busy import busy_check
+from kimicua.env.busy import Busy
 from kimicua.env.capture import ScreenCapture
 from kimicua.env.chromium import element_box
 from kimicua.env.chromium import evaluate as chromium_evaluate
@@ -95,7 +95,7 @@ class DesktopEnv(ControlledEnv):
             self._watch = DamageWatch(self.display)
         except EnvError:
             return FixedSettle(SETTLE_S)
-        return ScreenSettle(self._watch, barrier=self._browser_frame, busy=busy_check(self._app_pids))
+        return ScreenSettle(self._watch, barrier=self._browser_frame, busy=Busy(self._app_pids))
 
     def _app_pids(self) -> list[int]:
         """Where the screen's changes come from: the X server and the episode's apps."""

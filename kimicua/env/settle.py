@@ -5,13 +5,14 @@ long as something draws:
 
 1. the app's own round trip first, where it has one (a page's next animation frame:
    ``barrier``), so the frame with the action's effects is under way;
-2. up to ``first_s`` for the first drawing. Nothing by then and no process of the env
-   running (``busy``): the action changed nothing, and the step goes on at once. A
-   process still running (a slow app, or one waiting for a CPU): keep watching;
-3. once something drew: until nothing has drawn for ``quiet_s``;
+2. up to ``first_s`` for the first drawing. Nothing by then and no drawing thread of
+   the env running (``busy``, see busy.py): the action changed nothing, and the step
+   goes on at once. One still running (a slow app, or one waiting for a CPU): watch on;
+3. once something drew: until nothing has drawn for ``quiet_s`` and nobody runs;
 4. never past ``cap_s`` (an animation or a video never goes quiet).
 
-SETTLE_TIMES holds the measured defaults; benchmarks/step.py prints what they cost.
+benchmarks/step.py measures what the numbers are chosen from (--latency) and what the
+steps cost against the fixed pause the desktop env slept before.
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from typing import TYPE_CHECKING, Callable, Protocol
 if TYPE_CHECKING:
     from kimicua.env.damage import DamageWatch
 
-# How long an action may show nothing before it counts as a no-op. Measured (load 1-2.5
-# on 2 cores) from the end of the input to the first damage: xterm and mousepad typing
-# median 0.3 ms, 90% within 3 ms; Chromium after its frame round trip median 0.2 ms.
-# The rare later ones (up to 12 ms) came while the app was still running: ``busy``
-# waits for those.
+# How long an action may show nothing before it counts as a no-op. From the end of an
+# input to the first drawing, 60 inputs each at load 2-4.5 on 2 CPUs: xterm typing
+# median 0.25 ms, max 5; mousepad median 0.6, 90% within 2.6; a Chromium page after its
+# frame round trip median 0.16, max 2.8. Of the few later than 4 ms, most came while a
+# drawing thread was still running, which ``busy`` waits for; the rest (a GTK app
+# waiting for its frame clock, 1 in 60) are the price of not waiting longer.
 FIRST_S = 0.004
-# A redraw in several parts (a GTK or Chromium frame, then the next one): 60 Hz apps
-# draw at most one frame interval (16.7 ms) apart, and jitter adds a few ms.
+# A redraw in several parts: toolkits that draw on a 60 Hz frame clock (GTK, Qt Quick,
+# Chromium) put up to one frame interval (16.7 ms) between the parts, and jitter adds a
+# few ms.
 QUIET_S = 0.020
 CAP_S = 1.0
-BUSY_POLL_S = 0.002  # while an app runs but has not drawn: look again this often
+BUSY_POLL_S = 0.002  # while a drawing thread runs but nothing draws: look again this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ class SettleTimes:
 
 
 SETTLE_TIMES = SettleTimes()
+# A page's frame round trip already waits for the frame with the action's effects, and
+# all of a frame reaches X within a ms; later frames are animations, which a CDP
+# screenshot did not wait for either.
+PAGE_SETTLE_TIMES = SettleTimes(quiet_s=0.005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,7 @@ class Settled:
 
     waited_s: float
     changed: bool  # something drew after the action
-    busy: bool = False  # nothing had drawn yet while the env's processes were running
+    busy: bool = False  # waited for a drawing thread that was still running
     capped: bool = False  # still drawing (or running) at the cap
 
 
@@ -92,26 +99,31 @@ class ScreenSettle:
 
     def wait(self) -> Settled:
         start = time.monotonic()
-        cap = start + self.times.cap_s
+        self._cap = start + self.times.cap_s
+        self._busy = False
         if self.barrier is not None:
             self.barrier()
-        first = time.monotonic() + self.times.first_s
-        busy = False
-        while not self.watch.wait(max(0.0, min(first, cap) - time.monotonic())):
+        changed = self._until_still(self.times.first_s)
+        while changed and time.monotonic() < self._cap:
+            if not self._until_still(self.times.quiet_s):
+                break
+        now = time.monotonic()
+        return Settled(now - start, changed=changed, busy=self._busy, capped=now >= self._cap)
+
+    def _until_still(self, patience: float) -> bool:
+        """Whether something draws before ``patience`` s pass with nothing drawn and no
+        drawing thread running (or the cap)."""
+        deadline = time.monotonic() + patience
+        while True:
+            if self.watch.wait(max(0.0, min(deadline, self._cap) - time.monotonic())):
+                return True
             now = time.monotonic()
-            if now >= cap:
-                return Settled(now - start, changed=False, busy=busy, capped=busy)
-            if now < first:
-                continue  # woken early without damage (another event): keep waiting
+            if now >= self._cap:
+                return False
+            if now < deadline:
+                continue  # woken early by another event
             if self.busy is None or not self.busy():
                 # Nobody runs, so what they drew has reached the watch: one last look.
-                if self.watch.wait(0.0):
-                    break
-                return Settled(time.monotonic() - start, changed=False, busy=busy)
-            busy = True
-            first = now + BUSY_POLL_S
-        while self.watch.wait(max(0.0, min(self.times.quiet_s, cap - time.monotonic()))):
-            if time.monotonic() >= cap:
-                return Settled(time.monotonic() - start, changed=True, busy=busy, capped=True)
-        now = time.monotonic()
-        return Settled(now - start, changed=True, busy=busy, capped=now >= cap)
+                return self.watch.wait(0.0)
+            self._busy = True
+            deadline = now + BUSY_POLL_S

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import expose_pages
 
-from kimicua.env import EnvError, Size, TimeLimit, make_env
+from kimicua.env import EnvError, Size, TimeLimit
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,
                                  KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll, Type, Wait)
 from kimicua.env.browser_env import BrowserEnv

@@ -14,7 +14,7 @@ from test_display_capture import paint_root
 
 from kimicua.env import Size, make_env
 from kimicua.env.actions import Click, Move
-from kimicua.env.busy import descendants, running
+from kimicua.env.busy import descendants, drawing_threads, running
 from kimicua.env.damage import DamageWatch
 from kimicua.env.desktop_env import DesktopEnv
 from kimicua.env.display import Display
@@ -45,6 +45,11 @@ class ScriptedWatch:
 TIMES = SettleTimes(first_s=0.001, quiet_s=0.001, cap_s=5.0)
 
 
+def test_a_drawing_thread_that_never_stops_is_cut_off_at_the_cap():
+    done = ScreenSettle(ScriptedWatch([]), SettleTimes(0.001, 0.001, cap_s=0.05), busy=lambda: True).wait()
+    assert done.busy and done.capped and not done.changed
+
+
 def test_nothing_drawn_and_nobody_running_is_a_no_op():
     watch = ScriptedWatch([False])
     settle = ScreenSettle(watch, TIMES, busy=lambda: False)
@@ -53,17 +58,16 @@ def test_nothing_drawn_and_nobody_running_is_a_no_op():
     assert watch.cleared == 1 and not (done.changed or done.busy or done.capped)
 
 
-def test_a_running_app_is_waited_for_until_it_draws():
-    watch = ScriptedWatch([False] * 5 + [True, False])
-    checks = []
-    settle = ScreenSettle(watch, TIMES, busy=lambda: checks.append(1) or True)
-    done = settle.wait()
+def test_a_running_app_is_waited_for_until_it_draws_and_stops():
+    watch = ScriptedWatch([False] * 5 + [True] + [False] * 5)
+    running = iter([True] * 8 + [False] * 10)  # runs through its drawing, then sleeps
+    done = ScreenSettle(watch, TIMES, busy=lambda: next(running)).wait()
     assert done.changed and done.busy and not done.capped
-    assert len(checks) >= 1 and watch.answers == []  # it waited for the drawing and the quiet
+    assert watch.answers == [] and next(running) is False  # all drawing and running seen
 
 
 def test_drawing_is_followed_until_it_goes_quiet():
-    watch = ScriptedWatch([True, True, True, False, True])
+    watch = ScriptedWatch([True, True, True, False, False, True])  # quiet, and a last look
     done = ScreenSettle(watch, TIMES).wait()
     assert done.changed and not done.capped
     assert watch.answers == [True]  # stopped at the first quiet period
@@ -105,15 +109,14 @@ def test_damage_watch_sees_drawing_not_pointer_moves():
         display.stop()
 
 
-@pytest.mark.display
-def test_busy_sees_a_running_process_below_a_root():
+def test_busy_sees_a_running_process_below_a_root(poll):
     import subprocess
 
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        assert spin.pid in descendants([spin.pid]) and running([spin.pid])
-        assert not running([sleeper.pid])
+        assert spin.pid in descendants([spin.pid]) and running(drawing_threads([spin.pid]))
+        assert poll(lambda: not running(drawing_threads([sleeper.pid])))  # once it has started
     finally:
         for proc in (spin, sleeper):
             proc.kill()

@@ -1,0 +1,99 @@
+"""The browser env on its own X screen: the grab is the page (as a CDP screenshot sees it),
+the frame after a step shows what the step did however late the page draws it, and tabs,
+popups and hostile pages keep it so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import expose_pages
+
+from kimicua.env import Size
+from kimicua.env.actions import Click, Move, Navigate
+from kimicua.env.browser_env import BrowserEnv
+from kimicua.env.chromium import capture_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.display]
+SIZE = Size(800, 600)
+RED, BLUE, WHITE = (0xCC, 0x33, 0x33), (0x33, 0x33, 0xCC), (255, 255, 255)
+BOXES = {"now": 0, "frame": 120, "slow": 240, "popup": 360}  # left edges; each 100 px, top 100
+
+
+@pytest.fixture(scope="module")
+def env(pages_url):
+    with BrowserEnv(size=SIZE, capture="screen") as env:
+        env.reset()
+        expose_pages(env, pages_url)
+        yield env
+
+
+@pytest.fixture
+def paint(env, pages_url):
+    env.reset()
+    env.step(Navigate(url=f"{pages_url}/paint.html"))
+    return env
+
+
+def colour(obs, box: str) -> tuple[int, int, int]:
+    return tuple(obs.screenshot[150, BOXES[box] + 50].tolist())
+
+
+def click(env, box: str):
+    return env.step(Click(x=BOXES[box] + 50, y=150))
+
+
+def test_the_grab_is_what_a_cdp_screenshot_of_the_page_shows(paint):
+    obs = paint.observe()
+    page = paint.page
+    cdp = capture_page(paint._frames.session(paint._context, page), SIZE.width, SIZE.height, 1.0)
+    assert obs.screenshot.shape == cdp.shape == (600, 800, 3)
+    assert np.array_equal(obs.screenshot, cdp)
+    assert colour(obs, "now") == RED and tuple(obs.screenshot[50, 50]) == WHITE
+
+
+@pytest.mark.parametrize("box", ["now", "frame", "slow"])
+def test_the_frame_after_a_click_shows_the_change_however_late_the_page_draws_it(paint, box):
+    obs, _, _, _, info = click(paint, box)
+    assert info["result"].ok and colour(obs, box) == BLUE
+    assert info["settle"].changed and not info["settle"].capped
+
+
+def test_a_step_that_changes_nothing_says_so(paint):
+    for y in (500, 501, 502):  # the page may still draw its load's last frames at first
+        obs, _, _, _, info = paint.step(Move(x=700, y=y))
+    assert info["result"].ok and not (info["settle"].changed or info["settle"].capped)
+    assert colour(obs, "now") == RED
+
+
+def test_a_popup_window_fills_the_screen_and_the_opener_comes_back(paint, pages_url, poll):
+    click(paint, "popup")
+    # The popup opens after the click returned: an observation soon after shows it.
+    assert poll(lambda: paint.observe().url == f"{pages_url}/next.html")
+    obs = paint.observe()
+    assert paint.evaluate("[innerWidth, innerHeight]") == [800, 600]  # placed over the screen
+    assert colour(obs, "now") == WHITE and colour(obs, "popup") == WHITE  # the opener is hidden
+    assert paint.activate_window("kimicua paint", strict=True)
+    obs = paint.observe()
+    assert obs.url == f"{pages_url}/paint.html" and colour(obs, "popup") == RED
+
+
+def test_switching_tabs_shows_the_tab_switched_to(env, pages_url):
+    env.reset()
+    env.open_tabs([f"{pages_url}/paint.html", f"{pages_url}/next.html"])
+    assert colour(env.observe(), "now") == WHITE
+    assert env.activate_window("kimicua paint", strict=True)
+    assert colour(env.observe(), "now") == RED
+
+
+def test_a_page_that_takes_away_animation_frames_and_timers_still_settles(env, pages_url):
+    env.reset()
+    env.step(Navigate(url=f"{pages_url}/paint.html?hostile"))
+    obs, _, _, _, info = click(env, "now")
+    assert colour(obs, "now") == BLUE and info["settle"].changed
+
+
+def test_a_change_made_outside_a_step_shows_in_the_next_observation(paint):
+    paint.evaluate("document.getElementById('now').className = 'box done'")
+    assert colour(paint.observe(), "now") == BLUE
+    paint.page.evaluate("document.body.style.background = '#3c3'")  # through the raw page
+    assert tuple(paint.observe().screenshot[50, 50]) == (0x33, 0xCC, 0x33)
