@@ -164,7 +164,7 @@ def test_every_osworld_task_evaluates_or_names_what_is_unsupported(monkeypatch, 
     monkeypatch.setattr(setup.time, "sleep", lambda s: None)
     monkeypatch.setattr(setup, "WINDOW_TIMEOUT_S", 0.0)
     monkeypatch.setattr(setup, "fetch", offline)
-    monkeypatch.setattr(getters, "fetch", offline)
+    monkeypatch.setattr(getters.local, "fetch", offline)
     env, scored, unsupported = _NullEnv(), 0, 0
     for _, task in load_path(OSWORLD / "examples").tasks:
         ctx = RunContext(tmp_path / task.id)

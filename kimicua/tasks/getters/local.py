@@ -1,10 +1,8 @@
-"""Evaluator getters: read the state an episode left behind (OSWorld names).
+"""Getters of files, commands, the page and windows (OSWorld names).
 
-A getter is ``getter(env, ctx, spec) -> value``; ``spec`` is the task's getter
-object (``{"type": ..., ...}``) with placeholders already substituted. Files on
-"the VM" are the env's files, named as its apps see them and read on the host
-through ``env.host_path`` (a path the apps cannot see reads as missing).
-Getters marked (ours) are this project's additions for browser and window state.
+Files on "the VM" are the env's files, named as its apps see them and read on the host
+through ``env.host_path`` (a path the apps cannot see reads as missing). Getters marked
+(ours) are this project's additions for browser and window state.
 """
 
 from __future__ import annotations
@@ -12,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kimicua.env.core import EnvError
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.fetch import fetch
+from kimicua.tasks.getters.registry import getter
 
 
 def _host(env, path: str) -> Path | None:
@@ -39,11 +38,13 @@ def _pick(values: list[Any], spec: dict[str, Any]) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+@getter
 def rule(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     """The literal ``rules`` object (the usual ``expected`` side)."""
     return spec["rules"]
 
 
+@getter
 def vm_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     """A snapshot of a local file, copied into the cache as ``dest``; None if missing."""
     paths = _as_list(spec["path"])
@@ -62,6 +63,7 @@ def vm_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     return _pick(out, spec)
 
 
+@getter
 def cloud_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     """A file fetched from a URL (``{pages}/...`` or file://) into the cache."""
     urls = _as_list(spec["path"])
@@ -69,6 +71,7 @@ def cloud_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     return _pick([str(fetch(u, ctx.cache / d, files=ctx.files)) for u, d in zip(urls, dests)], spec)
 
 
+@getter
 def cache_file(env, ctx: RunContext, spec: dict[str, Any]) -> str | None:
     """A file a setup/postconfig step saved in the cache (``execute``'s ``stdout``)."""
     path = ctx.cache / spec["path"]
@@ -83,22 +86,27 @@ def _run(env, spec: dict[str, Any]):
     return env.run(command, shell=shell, timeout=float(spec.get("timeout", 30.0)))
 
 
+@getter
 def vm_command_line(env, ctx: RunContext, spec: dict[str, Any]) -> str:
     """A command's stdout, run on the env's display."""
     return _run(env, spec).stdout
 
 
+@getter
 def vm_command_error(env, ctx: RunContext, spec: dict[str, Any]) -> str:
     """A command's stderr, run on the env's display."""
     return _run(env, spec).stderr
 
 
+@getter
+@getter(name="active_url_from_accessTree")  # OSWorld reads it from the accessibility tree
 def active_tab_url(env, ctx: RunContext, spec: dict[str, Any]) -> str | None:
     """The active tab's URL. OSWorld reads it from the URL bar and prepends
     ``goto_prefix``; the browser here reports the full URL, so the prefix is unused."""
     return env.page_url()
 
 
+@getter
 def active_tab_url_parse(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, str] | None:
     """Selected query parameters of the active URL (first value, '' when absent)."""
     url = env.page_url()
@@ -112,6 +120,7 @@ def active_tab_url_parse(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str
     return params
 
 
+@getter
 def active_tab_info(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any] | None:
     """The active tab's title, URL and visible text."""
     if env.page_url() is None:
@@ -121,45 +130,39 @@ def active_tab_info(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any
     )
 
 
+@getter
 def page_eval(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
     """(ours) A JS expression's JSON value in the active page: DOM or app state."""
     return env.evaluate(spec["expression"])
 
 
+@getter
 def active_window(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, str] | None:
     """(ours) The focused window as ``{"name", "wm_class"}``, or None."""
     window = env.active_window()
     return None if window is None else {"name": window.name, "wm_class": window.wm_class}
 
 
+@getter
 def window_name(env, ctx: RunContext, spec: dict[str, Any]) -> str | None:
     """(ours) The focused window's title, or None."""
     window = env.active_window()
     return None if window is None else window.name
 
 
+@getter
 def window_names(env, ctx: RunContext, spec: dict[str, Any]) -> list[str]:
     """(ours) The titles of all managed windows."""
     return [w.name for w in env.windows()]
 
 
+@getter
 def list_directory(env, ctx: RunContext, spec: dict[str, Any]) -> list[str] | None:
     """The sorted entries of a folder, or None if it does not exist."""
     path = _host(env, spec["path"])
     return sorted(os.listdir(path)) if path is not None and path.is_dir() else None
 
 
+@getter
 def vm_screen_size(env, ctx: RunContext, spec: dict[str, Any]) -> dict[str, int]:
     return {"width": env.screen.width, "height": env.screen.height}
-
-
-GETTERS: dict[str, Callable[[Any, RunContext, dict[str, Any]], Any]] = {
-    f.__name__: f
-    for f in (
-        rule, vm_file, cloud_file, cache_file, vm_command_line, vm_command_error,
-        active_tab_url, active_tab_url_parse, active_tab_info, page_eval, active_window,
-        window_name, window_names, list_directory, vm_screen_size,
-    )
-}
-# OSWorld reads the active URL from Chrome's accessibility tree; here the browser says it.
-GETTERS["active_url_from_accessTree"] = active_tab_url

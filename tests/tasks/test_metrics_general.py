@@ -1,6 +1,6 @@
 import pytest
 
-from kimicua.tasks import metrics as m
+from kimicua.tasks.metrics import general as m
 
 
 def test_exact_match():

@@ -1,10 +1,8 @@
-"""Evaluator metrics with OSWorld's names, argument order and scores.
+"""General metrics: matching values, rules, URLs, JSON objects and text files.
 
-A metric is called ``metric(result, expected, **options)``, or
-``metric(result, **options)`` when the task has no expected getter; ``expected`` is
-usually a ``rule`` getter's ``rules`` dict. Scores are floats in 0..1. A missing
-result (None: the file or page did not exist) scores 0, as in OSWorld. ``infeasible``
-is not here: ``evaluate`` scores it from the agent's last action.
+``expected`` is usually a ``rule`` getter's ``rules`` dict. Scores are floats in 0..1.
+A missing result (None: the file or page did not exist) scores 0, as in OSWorld.
+``infeasible`` is not here: ``evaluate`` scores it from the agent's last action.
 """
 
 from __future__ import annotations
@@ -13,8 +11,10 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
+
+from kimicua.tasks.metrics.registry import metric
 
 
 def _read(path: Any) -> str | None:
@@ -26,15 +26,18 @@ def _read(path: Any) -> str | None:
         return None
 
 
+@metric
 def exact_match(result: Any, rules: dict[str, Any]) -> float:
     return float(result == rules["expected"])
 
 
+@metric
 def match_in_list(result: Any, rules: dict[str, Any]) -> float:
     """1 when the result is one of the expected values."""
     return float(result in rules["expected"])
 
 
+@metric
 def is_in_list(result: Any, rules: dict[str, Any]) -> float:
     """1 when the expected value is an element of the result (a list)."""
     if result is None:
@@ -42,6 +45,7 @@ def is_in_list(result: Any, rules: dict[str, Any]) -> float:
     return float(rules["expected"] in result)
 
 
+@metric
 def check_include_exclude(result: Any, rules: dict[str, Any]) -> float:
     """1 when every ``include`` item is in the result and no ``exclude`` item is."""
     if result is None:
@@ -51,6 +55,7 @@ def check_include_exclude(result: Any, rules: dict[str, Any]) -> float:
     return float(all(i in result for i in include) and all(e not in result for e in exclude))
 
 
+@metric
 def fuzzy_match(result: Any, rules: dict[str, Any]) -> float:
     """Similarity ratio of two strings (difflib; OSWorld uses rapidfuzz's ratio/100)."""
     if result is None:
@@ -58,6 +63,7 @@ def fuzzy_match(result: Any, rules: dict[str, Any]) -> float:
     return difflib.SequenceMatcher(None, str(result), str(rules["expected"])).ratio()
 
 
+@metric
 def is_expected_url_pattern_match(result: Any, rules: dict[str, Any]) -> float:
     """1 when every regex in ``rules["expected"]`` is found in the URL."""
     if not result:
@@ -72,6 +78,7 @@ def _norm_url(url: str) -> tuple[str, str, str, str]:
     return parts.scheme.lower(), host, parts.path.rstrip("/") or "/", parts.query
 
 
+@metric
 def is_expected_active_tab(result: Any, rules: dict[str, Any]) -> float:
     """1 when the active tab's URL equals ``rules["url"]`` (case of the host, a
     leading www. and a trailing slash ignored)."""
@@ -81,6 +88,7 @@ def is_expected_active_tab(result: Any, rules: dict[str, Any]) -> float:
     return float(bool(url) and _norm_url(url) == _norm_url(rules["url"]))
 
 
+@metric
 def literal_match(result: Any, expected: Any, **options: Any) -> float:
     """String or list equality, optionally ignoring case (``type``: str | list)."""
     kind = options.get("type", "str")
@@ -94,6 +102,7 @@ def literal_match(result: Any, expected: Any, **options: Any) -> float:
     raise ValueError(f"literal_match type must be 'str' or 'list', got {kind!r}")
 
 
+@metric
 def check_direct_json_object(result: Any, rules: dict[str, Any]) -> float:
     """Compare a JSON object (or its text, single quotes allowed) with ``rules["expected"]``.
 
@@ -138,6 +147,7 @@ def _normalise_text(text: str, options: dict[str, Any]) -> str:
     return text
 
 
+@metric
 def compare_text_file(actual: Any, expected: Any, **options: Any) -> float:
     """1 when two text files are equal (options: ignore_blanks, ignore_case)."""
     a, e = _read(actual), _read(expected)
@@ -146,6 +156,7 @@ def compare_text_file(actual: Any, expected: Any, **options: Any) -> float:
     return float(_normalise_text(a, options) == _normalise_text(e, options))
 
 
+@metric
 def diff_text_file(actual: Any, expected: Any) -> float:
     """Line-level similarity of two text files (difflib ratio)."""
     a, e = _read(actual), _read(expected)
@@ -154,19 +165,10 @@ def diff_text_file(actual: Any, expected: Any) -> float:
     return difflib.SequenceMatcher(None, a.splitlines(), e.splitlines()).ratio()
 
 
+@metric
 def file_contains(actual: Any, rules: dict[str, Any]) -> float:
     """1 when the file contains every string in ``rules["expected"]``."""
     text = _read(actual)
     if text is None:
         return 0.0
     return float(all(s in text for s in rules["expected"]))
-
-
-METRICS: dict[str, Callable[..., float]] = {
-    f.__name__: f
-    for f in (
-        exact_match, match_in_list, is_in_list, check_include_exclude, fuzzy_match,
-        is_expected_url_pattern_match, is_expected_active_tab, literal_match,
-        check_direct_json_object, compare_text_file, diff_text_file, file_contains,
-    )
-}

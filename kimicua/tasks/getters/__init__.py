@@ -1,0 +1,7 @@
+"""Evaluator getters: read the state an episode left behind (OSWorld names), one module
+per kind of state (see ``registry`` for the calling convention)."""
+
+from kimicua.tasks.getters import local  # noqa: F401  (registers its getters)
+from kimicua.tasks.getters.registry import GETTERS, getter
+
+__all__ = ["GETTERS", "getter"]

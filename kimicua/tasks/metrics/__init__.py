@@ -1,0 +1,7 @@
+"""Evaluator metrics with OSWorld's names, argument order and scores, one module per
+kind of state (see ``registry`` for the calling convention)."""
+
+from kimicua.tasks.metrics import general  # noqa: F401  (registers its metrics)
+from kimicua.tasks.metrics.registry import METRICS, metric
+
+__all__ = ["METRICS", "metric"]
