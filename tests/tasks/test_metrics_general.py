@@ -107,5 +107,10 @@ def test_text_file_metrics(tmp_path):
 
 
 def test_registry_names_are_the_functions():
-    assert all(name == f.__name__ for name, f in m.METRICS.items())
-    assert "infeasible" not in m.METRICS  # scored from the last action by evaluate
+    from kimicua.tasks.metrics import METRICS, metric
+
+    assert METRICS["exact_match"] is m.exact_match
+    assert all(name == f.__name__ for name, f in METRICS.items() if f.__module__.endswith("general"))
+    assert "infeasible" not in METRICS  # scored from the last action by evaluate
+    with pytest.raises(ValueError, match="registered twice"):
+        metric(name="exact_match")(lambda result, rules: 0.0)
