@@ -36,14 +36,12 @@ from kimicua.env.sandbox import Layout, check_available
 from kimicua.env.sandbox.client import SandboxControl
 from kimicua.env.sandbox.policy_files import chromium_etc
 from kimicua.env.sandbox.wrapper import write_wrapper
-from kimicua.env.settle import PAGE_SETTLE_TIMES, FixedSettle, ScreenSettle
+from kimicua.env.settle import PAGE_SETTLE_TIMES, SHOWN_FIRST_S, FixedSettle, ScreenSettle
 from kimicua.env.windows import matches
 from kimicua.env.workspace import Workspace
 
 WM_CLASS = "chromium.Chromium"
 SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
-
-
 CAPTURES = ("auto", "screen", "cdp")
 
 
@@ -104,8 +102,12 @@ class BrowserEnv(ControlledEnv):
         self._watch: NavigationWatch | None = None
         self._browser: Any = None
         self._start_browser(network)
-        if self._screen is not None and not self._screen.opens_over_it(self._browser):
-            self._restart_browser(self._episode_network)  # with the insets it learnt
+        try:
+            if self._screen is not None and not self._screen.opens_over_it(self._browser):
+                self._restart_browser(self._episode_network)  # with the insets it learnt
+        except Exception:
+            self.close()
+            raise
         self._controller = BrowserController(self._active_page, size)
         self._controller.guard = self._guard
 
@@ -245,14 +247,13 @@ class BrowserEnv(ControlledEnv):
         """What the page shows now; on the screen, after waiting for anything done to
         it outside a step (setup, evaluate, a tab switch) to show."""
         self._check()
+        if self._screen is not None and (self._dirty or self._active_page() is not self._screen.shown):
+            self._settler.arm()
+            self._settler.wait()
+        page = self._active_page()
         if self._screen is not None:
-            if self._dirty or self._active_page() is not self._screen.shown:
-                self._settler.arm()
-                self._settler.wait()
-            page = self._active_page()
             return Observation(screenshot=self._screen.grab(), screen=self.screen, scale=self.scale,
                                timestamp=time.time(), url=page.url)
-        page = self._active_page()
         deadline = time.monotonic() + SCREENSHOT_PATIENCE_S
         while True:
             try:
@@ -278,17 +279,19 @@ class BrowserEnv(ControlledEnv):
             self._frames.forget(page)
             return chromium.decode_png(page.screenshot(timeout=SCREENSHOT_PATIENCE_S * 1000))
 
-    def _next_frame(self) -> None:
-        """The settle's barrier on the screen (``PageScreen.show``)."""
+    def _next_frame(self) -> float | None:
+        """The settle's barrier on the screen (``PageScreen.show``); a page just shown is
+        waited for longer."""
         self._dirty = False
         try:
-            self._screen.show(self._context, self._active_page())
+            return SHOWN_FIRST_S if self._screen.show(self._context, self._active_page()) else None
         except EnvError:
             raise
         except Exception:
             # Closed meanwhile, or between documents twice over: the damage watch still
             # sees what it draws, and a dead browser is noticed here.
             self._check()
+            return None
 
     def _check(self) -> None:
         if self._closed:

@@ -31,7 +31,7 @@ from kimicua.env.page_frame import GEOMETRY_JS, PageFrames
 # What Playwright gives headless Chromium, so a shown page looks and behaves the same:
 # no scrollbars, no sound, a mouse (hover, fine pointer) rather than a touch screen; and
 # no animated wheel scrolling, so the frame after a scroll shows where it went.
-HEADED_ARGS = ("--ozone-platform=x11", "--hide-scrollbars", "--mute-audio", "--disable-smooth-scrolling",
+HEADED_ARGS = ("--ozone-platform=x11", "--hide-scrollbars", "--mute-audio",
                "--blink-settings=primaryHoverType=2,availableHoverTypes=2,"
                "primaryPointerType=4,availablePointerTypes=4")
 
@@ -97,20 +97,21 @@ class PageScreen:
         self.chrome = _chrome(geometry)
         return False
 
-    def show(self, context: Any, page: Any) -> None:
+    def show(self, context: Any, page: Any) -> bool:
         """Bring ``page`` to the front with its viewport over the screen, and wait for its
-        next animation frame (a settle's barrier)."""
-        moved = False
-        if page is not self.shown:
+        next animation frame (a settle's barrier); whether it was not in front before."""
+        moved = new = page is not self.shown
+        if new:
             page.bring_to_front()  # its tab, and its window above the others
             self.shown = None
-            moved = self.place(context, page)
+            self.place(context, page)
             self.shown = page
         if not self.frame(context, page):
             moved = self.place(context, page)  # the page moved its window, or drew no frame
-        if moved:  # a resized window shows Chromium's background until it is redrawn
+        if moved:  # a new or resized window shows Chromium's background until redrawn
             self.frame(context, page)
             self.frame(context, page)
+        return new
 
     def grab(self) -> np.ndarray:
         return self.capture.grab().rgb

@@ -26,6 +26,7 @@ import time
 from typing import Callable, Iterable
 
 FRAME_THREADS = ("Compositor", "VizCompositorTh")  # a renderer's and the GPU process's
+RASTER_THREADS = "ThreadPoolForeg"  # a renderer's workers: raster tiles, decode images
 CHROMIUM = ("chromium", "chrome")  # its processes' names
 REFRESH_RATIO = 20  # the walk takes at most 1/20 of the time
 
@@ -72,14 +73,17 @@ def _comm(path: str) -> str:
 
 
 def drawing_threads(pids: Iterable[int]) -> list[str]:
-    """The stat files of the threads that draw: main threads, Chromium's FRAME_THREADS."""
+    """The stat files of the threads that draw: main threads; of Chromium's processes the
+    FRAME_THREADS, and a renderer's (one with a compositor) raster workers, whose tiles
+    a scrolled page shows only in a later frame."""
     paths = []
     for pid in pids:
         if _comm(f"/proc/{pid}/comm") not in CHROMIUM:
             paths.append(f"/proc/{pid}/stat")
             continue
-        paths += [f"/proc/{pid}/task/{tid}/stat" for tid in _tasks(pid)
-                  if _comm(f"/proc/{pid}/task/{tid}/comm") in FRAME_THREADS]
+        names = {tid: _comm(f"/proc/{pid}/task/{tid}/comm") for tid in _tasks(pid)}
+        drawing = FRAME_THREADS + ((RASTER_THREADS,) if "Compositor" in names.values() else ())
+        paths += [f"/proc/{pid}/task/{tid}/stat" for tid, name in names.items() if name in drawing]
     return paths
 
 

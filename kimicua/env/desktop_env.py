@@ -3,7 +3,8 @@
 Everything an episode starts on the desktop (setup's programs, the terminal, the
 editor, the desktop's Chromium) runs in a bubblewrap sandbox that ``reset`` makes
 anew for each episode (``sandbox.Sandbox``); with ``sandbox=False`` they run on the
-host with the episode's home as HOME.
+host with the episode's home as HOME. After an action a step waits until the screen
+shows it (``settle``: X damage, the desktop Chromium's next frame, apps still running).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kimicua.env.damage import DamageWatch
 from kimicua.env.desktop import DesktopController
 from kimicua.env.desktop_browser import DesktopBrowser
 from kimicua.env.display import Display
+from kimicua.env.focus import Focus
 from kimicua.env.geometry import Size
 from kimicua.env.guard import Guard
 from kimicua.env.observation import Observation
@@ -28,11 +30,12 @@ from kimicua.env.page_frame import PageFrames
 from kimicua.env.processes import Processes, Runner
 from kimicua.env.sandbox import Layout, Sandbox, check_available
 from kimicua.env.sandbox.policy_files import chromium_etc
-from kimicua.env.settle import FixedSettle, ScreenSettle, Settler
+from kimicua.env.settle import FRAME_CLOCK_FIRST_S, FixedSettle, ScreenSettle, Settler
 from kimicua.env.workspace import Workspace
 
 SETTLE_S = 0.05  # the fixed pause used where the display cannot report damage
 LOST_PATIENCE_S = 1.0  # how long a lost X connection may take to show as an exited Xvfb
+CHROMIUM_CLASSES = ("Chromium", "Google-chrome")  # WM_CLASS of the desktop's browser windows
 
 
 class DesktopEnv(ControlledEnv):
@@ -66,12 +69,13 @@ class DesktopEnv(ControlledEnv):
         self._closed = False
         self._capture: ScreenCapture | None = None
         self._watch: DamageWatch | None = None
+        self._focus: Focus | None = None
         try:
             self._capture = ScreenCapture(self.display)
             self._controller = DesktopController(self.display, size, scale)
             self._settler = self._make_settler(settle_s)
         except Exception:
-            for part in (self._watch, self._capture):
+            for part in (self._focus, self._watch, self._capture):
                 if part is not None:
                     part.close()
             self.display.stop()
@@ -95,7 +99,8 @@ class DesktopEnv(ControlledEnv):
             self._watch = DamageWatch(self.display)
         except EnvError:
             return FixedSettle(SETTLE_S)
-        return ScreenSettle(self._watch, barrier=self._browser_frame, busy=Busy(self._app_pids))
+        self._focus = Focus(self.display)
+        return ScreenSettle(self._watch, barrier=self._before_watching, busy=Busy(self._app_pids))
 
     def _app_pids(self) -> list[int]:
         """Where the screen's changes come from: the X server and the episode's apps."""
@@ -104,15 +109,20 @@ class DesktopEnv(ControlledEnv):
             pids.append(self._sandbox.pid)
         return pids + self._host.pids
 
-    def _browser_frame(self) -> None:
-        """The desktop Chromium's next animation frame, if one is open: its frames come
-        from threads the busy check does not see."""
-        if self._browser is None or not self._browser.alive():
-            return
-        try:
-            self._frames.wait(self._browser.context, self._browser.page)
-        except Exception:
-            pass  # closing, or between documents: the damage watch still sees its drawing
+    def _before_watching(self) -> float | None:
+        """The settle's barrier: the desktop Chromium's next animation frame, if one is
+        open; then how long to wait for a first drawing, longer when the focused app
+        paints on a frame clock (focus.py) and is not that Chromium."""
+        framed = self._browser is not None and self._browser.alive()
+        if framed:
+            try:
+                self._frames.wait(self._browser.context, self._browser.page)
+            except Exception:
+                framed = False  # closing, or between documents: the damage watch still sees it
+        focused = self._focus.window()
+        if focused is None or not focused[0] or (framed and focused[1] in CHROMIUM_CLASSES):
+            return None
+        return FRAME_CLOCK_FIRST_S
 
     @property
     def _runner(self) -> Runner:
@@ -175,8 +185,9 @@ class DesktopEnv(ControlledEnv):
         self._host.kill_all(grace=1.0)
         self._controller.close()
         self._capture.close()
-        if self._watch is not None:
-            self._watch.close()
+        for part in (self._focus, self._watch):
+            if part is not None:
+                part.close()
         self.display.stop()
         self.workspace.close()
 

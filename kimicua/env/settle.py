@@ -4,7 +4,9 @@ The X server reports every drawing (``damage.DamageWatch``), so a step waits onl
 long as something draws:
 
 1. the app's own round trip first, where it has one (a page's next animation frame:
-   ``barrier``), so the frame with the action's effects is under way;
+   ``barrier``), so the frame with the action's effects is under way; the barrier may
+   also say how long to wait for the first drawing (FRAME_CLOCK_FIRST_S for an app that
+   paints on a frame clock, see focus.py);
 2. up to ``first_s`` for the first drawing. Nothing by then and no drawing thread of
    the env running (``busy``, see busy.py): the action changed nothing, and the step
    goes on at once. One still running (a slow app, or one waiting for a CPU): watch on;
@@ -25,12 +27,14 @@ if TYPE_CHECKING:
     from kimicua.env.damage import DamageWatch
 
 # How long an action may show nothing before it counts as a no-op. From the end of an
-# input to the first drawing, 60 inputs each at load 2-4.5 on 2 CPUs: xterm typing
-# median 0.25 ms, max 5; mousepad median 0.6, 90% within 2.6; a Chromium page after its
-# frame round trip median 0.16, max 2.8. Of the few later than 4 ms, most came while a
-# drawing thread was still running, which ``busy`` waits for; the rest (a GTK app
-# waiting for its frame clock, 1 in 60) are the price of not waiting longer.
+# input to the first drawing (benchmarks/step.py --latency, load 1.3-4.5 on 2 CPUs):
+# xterm typing median 0.25-0.3 ms, at most 5; the few later than 4 ms came while a
+# drawing thread still ran, which ``busy`` waits for.
 FIRST_S = 0.004
+# The same for an app that paints on a 60 Hz frame clock (GTK, Qt, Chromium): mousepad
+# typing median 0.6-1.4 ms, but on a long line (each key scrolls it) 28 of 100 drew
+# 16-17 ms late with nothing running: one frame interval, and jitter.
+FRAME_CLOCK_FIRST_S = 0.020
 # A redraw in several parts: toolkits that draw on a 60 Hz frame clock (GTK, Qt Quick,
 # Chromium) put up to one frame interval (16.7 ms) between the parts, and jitter adds a
 # few ms.
@@ -47,10 +51,15 @@ class SettleTimes:
 
 
 SETTLE_TIMES = SettleTimes()
-# A page's frame round trip already waits for the frame with the action's effects, and
-# all of a frame reaches X within a ms; later frames are animations, which a CDP
-# screenshot did not wait for either.
-PAGE_SETTLE_TIMES = SettleTimes(quiet_s=0.005)
+# A page's frame round trip already waits for the frame with the action's effects: it
+# reached X 0.12 ms (median) after the round trip, 90% within 0.16 ms. Its quiet stays a
+# frame interval: a scrolled page shows tiles not yet rastered as its background, and
+# the rastered ones a frame later (with a 5 ms quiet, 11-13 of 20 frames after a long
+# scroll showed the background).
+PAGE_SETTLE_TIMES = SettleTimes(first_s=0.002)
+# A page just brought to the front (a new window, another tab) always draws, and its
+# window may take a few frames to show it: the first drawing is waited for this long.
+SHOWN_FIRST_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,8 @@ class ScreenSettle:
     """Settles on ``watch``'s display (see the module docstring)."""
 
     def __init__(self, watch: DamageWatch, times: SettleTimes = SETTLE_TIMES, *,
-                 barrier: Callable[[], None] | None = None, busy: Callable[[], bool] | None = None):
+                 barrier: Callable[[], float | None] | None = None,
+                 busy: Callable[[], bool] | None = None):
         self.watch, self.times = watch, times
         self.barrier, self.busy = barrier, busy
 
@@ -101,9 +111,8 @@ class ScreenSettle:
         start = time.monotonic()
         self._cap = start + self.times.cap_s
         self._busy = False
-        if self.barrier is not None:
-            self.barrier()
-        changed = self._until_still(self.times.first_s)
+        first_s = self.barrier() if self.barrier is not None else None
+        changed = self._until_still(self.times.first_s if first_s is None else first_s)
         while changed and time.monotonic() < self._cap:
             if not self._until_still(self.times.quiet_s):
                 break

@@ -4,6 +4,7 @@ steps that change nothing."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from kimicua.env.busy import descendants, drawing_threads, running
 from kimicua.env.damage import DamageWatch
 from kimicua.env.desktop_env import DesktopEnv
 from kimicua.env.display import Display
-from kimicua.env.settle import ScreenSettle, SettleTimes
+from kimicua.env.settle import FRAME_CLOCK_FIRST_S, ScreenSettle, SettleTimes
 
 LATE_REDRAW = Path(__file__).parent / "apps" / "late_redraw.py"
 RED, BLUE = (0xCC, 0x33, 0x33), (0x33, 0x33, 0xCC)
@@ -172,6 +173,25 @@ def test_a_step_that_changes_nothing_does_not_wait_for_a_change(desktop):
         assert info["result"].ok
         settled = info["settle"]
         assert not (settled.changed or settled.busy or settled.capped), settled
+
+
+@pytest.mark.display
+@pytest.mark.skipif(shutil.which("mousepad") is None, reason="needs mousepad (a GTK app)")
+def test_apps_that_paint_on_a_frame_clock_are_told_apart(desktop, poll):
+    """GTK (mousepad) may paint a frame interval after the input: the settle waits
+    longer for its first drawing than for xterm's."""
+    desktop.reset()
+    desktop.launch(["xterm", "-T", "kimicua-xterm"])
+    desktop.wait_for_window("kimicua-xterm")
+    assert desktop.activate_window("kimicua-xterm")
+    assert poll(lambda: desktop._focus.window() == (False, "XTerm"))
+    assert desktop._before_watching() is None  # the usual first_s
+    desktop.launch(["mousepad"])
+    desktop.wait_for_window("Mousepad", timeout=20)
+    assert desktop.activate_window("Mousepad")
+    assert poll(lambda: desktop._focus.window() == (True, "Mousepad"))
+    assert desktop._before_watching() == FRAME_CLOCK_FIRST_S
+    desktop.reset()
 
 
 @pytest.mark.display
