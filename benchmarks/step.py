@@ -123,7 +123,7 @@ def latency(size: Size, reps: int) -> None:
     from kimicua.env.browser_env import BrowserEnv
     from kimicua.env.busy import Busy
     from kimicua.env.desktop_env import DesktopEnv
-    from kimicua.env.settle import PAGE_SETTLE_TIMES, SETTLE_TIMES
+    from kimicua.env.settle import SETTLE_TIMES
 
     def measure(watch, busy, act, before=lambda: None, first_s=SETTLE_TIMES.first_s):
         found, late, running = [], 0, 0
@@ -159,10 +159,10 @@ def latency(size: Size, reps: int) -> None:
         page = env._active_page()
         rows["Chromium typing, after its frame"] = measure(
             env._screen.watch, Busy(env._drawing_pids), lambda: page.keyboard.type("a"),
-            before=lambda: env._screen.frame(env._context, page), first_s=PAGE_SETTLE_TIMES.first_s)
+            before=lambda: env._screen.frame(env._context, page))
     print(f"first drawing after an input, ms ({reps} inputs each; not drawn within 0.5 s not "
-          f"counted); past first_s ({SETTLE_TIMES.first_s * 1e3:g} ms, a page "
-          f"{PAGE_SETTLE_TIMES.first_s * 1e3:g}): how many, and with a drawing thread running then")
+          f"counted); past first_s ({SETTLE_TIMES.first_s * 1e3:g} ms): how many, and with a "
+          f"drawing thread running then")
     for name, (found, late, running) in rows.items():
         ms = sorted(v * 1e3 for v in found)
         print(f"  {name:34s} median {statistics.median(ms):5.2f}  90% {ms[int(len(ms) * 0.9)]:5.2f}  "

@@ -36,7 +36,7 @@ from kimicua.env.sandbox import Layout, check_available
 from kimicua.env.sandbox.client import SandboxControl
 from kimicua.env.sandbox.policy_files import chromium_etc
 from kimicua.env.sandbox.wrapper import write_wrapper
-from kimicua.env.settle import PAGE_SETTLE_TIMES, SHOWN_FIRST_S, FixedSettle, ScreenSettle
+from kimicua.env.settle import SHOWN_FIRST_S, FixedSettle, ScreenSettle
 from kimicua.env.windows import matches
 from kimicua.env.workspace import Workspace
 
@@ -83,13 +83,13 @@ class BrowserEnv(ControlledEnv):
         if capture == "screen" or (capture == "auto" and display is None and browser_screen.available(size)):
             self._screen = PageScreen(size, scale, self._frames)
             self.display = self._screen.display
-            self._settler = ScreenSettle(self._screen.watch, PAGE_SETTLE_TIMES,
-                                         barrier=self._next_frame, busy=Busy(self._drawing_pids))
+            self._settler = ScreenSettle(self._screen.watch, barrier=self._next_frame,
+                                         busy=Busy(self._drawing_pids))
         elif not headless:
             self.display = Display.attach(display) if display else Display.start(size)
         if settle_s is not None or self._screen is None:
             # A CDP screenshot waits for a fresh frame itself: no pause unless asked.
-            self._settler = FixedSettle(settle_s or 0.0)
+            self._settler = FixedSettle(settle_s or 0.0, self._next_frame if self._screen else None)
         host_env = self.display.child_env() if self.display else dict(os.environ)
         self._host = Processes({**host_env, "HOME": str(self.workspace.home)}, cwd=self.workspace.home)
         # An unknown switch Chromium ignores, so browser_pid can find this very process.

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 # How long an action may show nothing before it counts as a no-op. From the end of an
 # input to the first drawing (benchmarks/step.py --latency, load 1.3-4.5 on 2 CPUs):
-# xterm typing median 0.25-0.3 ms, at most 5; the few later than 4 ms came while a
-# drawing thread still ran, which ``busy`` waits for.
+# xterm typing median 0.25-0.3 ms, at most 5; a page after its frame round trip
+# (page_frame.py) median 0.12, 90% within 0.16. The few later than 4 ms mostly came
+# while a drawing thread still ran, which ``busy`` waits for.
 FIRST_S = 0.004
 # The same for an app that paints on a 60 Hz frame clock (GTK, Qt, Chromium): mousepad
 # typing median 0.6-1.4 ms, but on a long line (each key scrolls it) 28 of 100 drew
@@ -50,13 +51,11 @@ class SettleTimes:
     cap_s: float = CAP_S
 
 
-SETTLE_TIMES = SettleTimes()
-# A page's frame round trip already waits for the frame with the action's effects: it
-# reached X 0.12 ms (median) after the round trip, 90% within 0.16 ms. Its quiet stays a
-# frame interval: a scrolled page shows tiles not yet rastered as its background, and
+# The same times serve pages: a shorter quiet after their frame round trip was tried
+# and dropped, as a scrolled page shows tiles not yet rastered as its background and
 # the rastered ones a frame later (with a 5 ms quiet, 11-13 of 20 frames after a long
 # scroll showed the background).
-PAGE_SETTLE_TIMES = SettleTimes(first_s=0.002)
+SETTLE_TIMES = SettleTimes()
 # A page just brought to the front (a new window, another tab) always draws, and its
 # window may take a few frames to show it: the first drawing is waited for this long.
 SHOWN_FIRST_S = 0.2
@@ -81,18 +80,22 @@ class Settler(Protocol):
 
 
 class FixedSettle:
-    """A fixed pause (``seconds``), what the envs did before; 0 for no pause."""
+    """A fixed pause (``seconds``), what the envs did before; 0 for no pause. A
+    ``barrier`` still runs first (the browser's screen brings the page to the front)."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
+    def __init__(self, seconds: float, barrier: Callable[[], object] | None = None):
+        self.seconds, self.barrier = seconds, barrier
 
     def arm(self) -> None:
         pass
 
     def wait(self) -> Settled:
+        start = time.monotonic()
+        if self.barrier is not None:
+            self.barrier()
         if self.seconds:
             time.sleep(self.seconds)
-        return Settled(waited_s=self.seconds, changed=False)
+        return Settled(waited_s=time.monotonic() - start, changed=False)
 
 
 class ScreenSettle:

@@ -97,3 +97,13 @@ def test_a_change_made_outside_a_step_shows_in_the_next_observation(paint):
     assert colour(paint.observe(), "now") == BLUE
     paint.page.evaluate("document.body.style.background = '#3c3'")  # through the raw page
     assert tuple(paint.observe().screenshot[50, 50]) == (0x33, 0xCC, 0x33)
+
+
+def test_a_fixed_pause_still_shows_the_page_in_front(pages_url):
+    with BrowserEnv(size=SIZE, capture="screen", settle_s=0.01) as env:
+        env.reset()
+        expose_pages(env, pages_url)
+        env.open_tabs([f"{pages_url}/paint.html", f"{pages_url}/next.html"])
+        assert env.activate_window("kimicua paint", strict=True)
+        obs, _, _, _, info = env.step(Move(x=10, y=10))
+        assert colour(obs, "now") == RED and info["settle_s"] >= 0.01

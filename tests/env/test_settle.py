@@ -209,5 +209,5 @@ def test_an_app_that_never_stops_drawing_is_cut_off_at_the_cap(desktop):
 def test_a_fixed_pause_is_still_available():
     with DesktopEnv(size=Size(320, 240), settle_s=0.01) as env:
         _, _, _, _, info = env.step(Move(x=10, y=10))
-        assert info["settle_s"] == 0.01 and not info["settle"].changed
+        assert info["settle_s"] >= 0.01 and not info["settle"].changed
         assert isinstance(env.observe().screenshot, np.ndarray)
