@@ -48,7 +48,7 @@ def available(size: Size) -> bool:
 
 # Chromium's own parts of a window in CSS px: the frame it draws at the sides (none
 # without a window manager) and, on top, the frame, tab strip and toolbar (Chromium 156).
-# New windows open where the launch switches say (window_args); PageScreen.learn
+# New windows open where the launch switches say (window_args); opens_over_it
 # corrects these for another version, and a popup is placed where it opened.
 CHROME = (0, 87)
 
