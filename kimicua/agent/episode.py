@@ -157,7 +157,7 @@ class _Episode:
             self.actions.append(action)
             self.steps += 1
             timings = Timings(**(stage if index == 0 else {}), capture_s=info.get("capture_s"),
-                              execute_s=info.get("execute_s"))
+                              execute_s=info.get("execute_s"), settle_s=info.get("settle_s"))
             self.record(obs, prompt, reply, index, action=_osworld_action(action), parsed_action=action,
                         done=terminated or truncated, error=result.error, timings=timings,
                         info={"ok": result.ok, **({"url": obs.url} if obs.url else {})})

@@ -43,6 +43,7 @@ class Timings(BaseModel):
     model_s: float | None = None
     parse_s: float | None = None
     execute_s: float | None = None
+    settle_s: float | None = None  # waiting for the screen to show the action's result
     write_s: float | None = None
 
 
