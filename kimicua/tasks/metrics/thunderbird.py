@@ -31,10 +31,11 @@ def check_thunderbird_prefs(result: Any, rules: dict[str, dict[str, Any]]) -> fl
             found = _PREF.match(line.strip())
             if found is None:
                 continue
-            key = found.group("key")
+            # Every value is read as JSON, as OSWorld does: one that is not fails the check.
+            key, value = found.group("key"), json.loads(found.group("val"))
             if key in expect:
-                met[key] = match_rule(json.loads(found.group("val")), expect[key])
-            elif key in unexpect and match_rule(json.loads(found.group("val")), unexpect[key]):
+                met[key] = match_rule(value, expect[key])
+            elif key in unexpect and match_rule(value, unexpect[key]):
                 forbidden = True
     return float(all(met.values()) and not forbidden)
 

@@ -1,3 +1,5 @@
+import pytest
+
 from kimicua.tasks.metrics import thunderbird as m
 
 
@@ -29,6 +31,9 @@ def test_check_thunderbird_prefs(tmp_path):
     assert m.check_thunderbird_prefs(prefs, {"unexpect": {"mail.server.default.autosync_offline_stores": {
         "method": "eq", "ref": True}}}) == 0.0
     assert m.check_thunderbird_prefs(None, rules) == 0.0
+    broken = write(tmp_path / "broken.js", PREFS + 'user_pref("x.y", undefined);\n')
+    with pytest.raises(ValueError):
+        m.check_thunderbird_prefs(broken, rules)
 
 
 FILTERS = """version="9"
