@@ -44,8 +44,7 @@ def test_support_report_names_what_is_missing():
     infeasible = [s for _, t in loaded.tasks if t.evaluator.infeasible for s in [by_id[t.id]]]
     assert infeasible and all(s.getters == () and s.metrics == () for s in infeasible)
     rep = report(t for _, t in loaded.tasks)
-    assert rep.unsupported["setup googledrive"] == 8
-    assert rep.unsupported["metric compare_table"] == 60  # some compare_table tasks also lack a getter
+    assert rep.unsupported["setup googledrive"] == 8 and rep.unsupported["setup login"] == 8
     assert 0 < rep.runnable < 369
 
 
@@ -53,17 +52,17 @@ def test_support_of_a_hand_made_task():
     task = parse_task({
         "id": "x", "instruction": "i",
         "config": [{"type": "download", "parameters": {}}, {"type": "googledrive", "parameters": {}}],
-        "evaluator": {"func": ["compare_table", "exact_match"],
-                      "result": [{"type": "vm_file"}, {"type": "accessibility_tree"}],
+        "evaluator": {"func": ["compare_tables_on_mars", "exact_match"],
+                      "result": [{"type": "vm_file"}, {"type": "telepathy"}],
                       "expected": [{"type": "cloud_file"}, {"type": "rule"}],
-                      "postconfig": [{"type": "tidy_desktop", "parameters": {}}]},
+                      "postconfig": [{"type": "summon_demon", "parameters": {}}]},
     })
     s = support(task)
-    assert s.steps == ("googledrive", "tidy_desktop")
-    assert s.getters == ("accessibility_tree",) and s.metrics == ("compare_table",)
+    assert s.steps == ("googledrive", "summon_demon")
+    assert s.getters == ("telepathy",) and s.metrics == ("compare_tables_on_mars",)
     assert not s.ok
-    assert s.describe() == ("unsupported setup googledrive, tidy_desktop; getter accessibility_tree; "
-                            "metric compare_table")
+    assert s.describe() == ("unsupported setup googledrive, summon_demon; getter telepathy; "
+                            "metric compare_tables_on_mars")
 
 
 def test_a_bad_file_in_a_folder_or_suite_is_an_error_line_not_a_crash(tmp_path):
