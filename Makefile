@@ -12,8 +12,9 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 EXTRAS ?= model,data,scale,osworld,dev
 # bubblewrap: the episode sandbox; scrot: what pyautogui.screenshot() needs on X11
-# (the peer of benchmarks/capture.py and overhead.py).
-APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot tmux
+# (the peer of benchmarks/capture.py and overhead.py); tesseract-ocr: the OCR of
+# OSWorld's compare_image_text.
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot tesseract-ocr tmux
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(TORCH_INDEX) $(EXTRAS)' | md5sum | cut -c1-8)
 
 .PHONY: setup system demo test clean
