@@ -2,6 +2,7 @@
 per kind of state (see ``registry`` for the calling convention)."""
 
 from kimicua.tasks.getters import local  # noqa: F401  (registers its getters)
+from kimicua.tasks.getters import slides  # noqa: F401
 from kimicua.tasks.getters.registry import GETTERS, getter
 
 __all__ = ["GETTERS", "getter"]
