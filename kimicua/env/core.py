@@ -7,6 +7,8 @@ the step budget is TimeLimit, which truncates. Controller errors are values in
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
@@ -126,6 +128,20 @@ class Env(ABC):
         """Where an app's ``path`` lies on this machine (EnvError if apps cannot reach it)."""
 
     @abstractmethod
+    def get_file(self, path: str, dest: Path) -> bool:
+        """Copy the apps' file ``path`` to ``dest`` on this machine; False if it is missing
+        (or the apps cannot see it). A VM env downloads it."""
+
+    @abstractmethod
+    def put_file(self, source: Path, path: str) -> None:
+        """Copy this machine's ``source`` to the apps' ``path`` (parents made); EnvError
+        outside the episode's home and /tmp. A VM env uploads it."""
+
+    @abstractmethod
+    def list_dir(self, path: str) -> list[str] | None:
+        """The sorted entries of the apps' folder ``path``, or None if it is not one."""
+
+    @abstractmethod
     def expose_port(self, port: int) -> None:
         """Let the env's apps reach this machine's 127.0.0.1:``port`` (a task's page server)."""
 
@@ -205,6 +221,29 @@ class ControlledEnv(Env):
     def host_path(self, path: str | Path, *, write: bool = False) -> Path:
         return self.workspace.host_path(path, write=write)
 
+    def get_file(self, path: str, dest: Path) -> bool:
+        try:
+            source = self.host_path(path)
+        except EnvError:
+            return False
+        if not source.is_file():
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+        return True
+
+    def put_file(self, source: Path, path: str) -> None:
+        target = self.host_path(path, write=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+    def list_dir(self, path: str) -> list[str] | None:
+        try:
+            folder = self.host_path(path)
+        except EnvError:
+            return None
+        return sorted(os.listdir(folder)) if folder.is_dir() else None
+
 
 class TimeLimit(Env):
     """Truncate the episode once ``max_steps`` steps were taken (Gymnasium TimeLimit)."""
@@ -273,6 +312,15 @@ class TimeLimit(Env):
 
     def host_path(self, path, *, write=False) -> Path:
         return self.env.host_path(path, write=write)
+
+    def get_file(self, path, dest) -> bool:
+        return self.env.get_file(path, dest)
+
+    def put_file(self, source, path) -> None:
+        self.env.put_file(source, path)
+
+    def list_dir(self, path) -> list[str] | None:
+        return self.env.list_dir(path)
 
     def expose_port(self, port) -> None:
         self.env.expose_port(port)

@@ -3,7 +3,8 @@
 Each step runs against the Env with its parameters already substituted (see
 ``context``). Programs and shell commands run where the env runs its apps (the
 sandbox by default); file steps name files as the apps see them and reach them on
-the host through ``env.host_path``, which keeps writes inside the episode's home.
+the host through the env's file methods (``get_file``/``put_file``/``list_dir``), which
+keep writes inside the episode's home and reach a VM's files over its server.
 Unsupported types raise UnsupportedStep naming the type; any other failure raises
 SetupError with one line naming the step.
 """
@@ -134,7 +135,7 @@ def _app_path(env, path: str) -> str:
 def open_file(env, ctx: RunContext, path: str) -> None:
     """Open a file with an app chosen by its type, then wait for its window."""
     app_path = _app_path(env, path)
-    if not env.host_path(app_path).exists():
+    if Path(app_path).name not in (env.list_dir(os.path.dirname(app_path)) or []):
         raise SetupError(f"no such file {app_path}")
     file = Path(app_path)
     suffix = file.suffix.lower()
@@ -166,8 +167,9 @@ def download(env, ctx: RunContext, files: list[dict[str, str]]) -> None:
     its path, which must lie in the episode's home or /tmp."""
     for item in files:
         try:
-            dest = env.host_path(_app_path(env, item["path"]), write=True)
-            fetch(item["url"], dest, files=ctx.files)
+            local = ctx.cache / "downloads" / Path(item["path"]).name
+            fetch(item["url"], local, files=ctx.files)
+            env.put_file(local, _app_path(env, item["path"]))
         except FetchError as err:
             raise SetupError(str(err)) from None
         except KeyError as err:

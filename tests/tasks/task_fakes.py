@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from kimicua.env.core import CommandResult, Window
+from kimicua.env.core import CommandResult, ControlledEnv, Window
 from kimicua.env.geometry import Size
 from kimicua.env.workspace import Workspace
 
@@ -34,6 +34,16 @@ class FakeEnv:
 
     def host_path(self, path, *, write=False):
         return self.workspace.host_path(path, write=write)
+
+    # The real envs' file methods, over this fake's workspace.
+    def get_file(self, path, dest):
+        return ControlledEnv.get_file(self, path, dest)
+
+    def put_file(self, source, path):
+        ControlledEnv.put_file(self, source, path)
+
+    def list_dir(self, path):
+        return ControlledEnv.list_dir(self, path)
 
     def expose_port(self, port):
         self.exposed.append(port)

@@ -146,6 +146,17 @@ class _NullEnv:
 
         raise EnvError(f"{path}: no files in this env")
 
+    def get_file(self, path, dest):
+        return False
+
+    def put_file(self, source, path):
+        from kimicua.env.core import EnvError
+
+        raise EnvError(f"{path}: no files in this env")
+
+    def list_dir(self, path):
+        return None
+
 
 @needs_osworld
 def test_every_osworld_task_evaluates_or_names_what_is_unsupported(monkeypatch, tmp_path):

@@ -1,30 +1,19 @@
 """Getters of files, commands, the page and windows (OSWorld names).
 
-Files on "the VM" are the env's files, named as its apps see them and read on the host
-through ``env.host_path`` (a path the apps cannot see reads as missing). Getters marked
+Files on "the VM" are the env's files, named as its apps see them and copied out with
+``env.get_file`` (a path the apps cannot see reads as missing). Getters marked
 (ours) are this project's additions for browser and window state.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from kimicua.env.core import EnvError
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.fetch import fetch
 from kimicua.tasks.getters.registry import getter
-
-
-def _host(env, path: str) -> Path | None:
-    """The host path of an app's ``path``, or None when the apps cannot see it."""
-    try:
-        return env.host_path(path)
-    except EnvError:
-        return None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -46,20 +35,15 @@ def rule(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
 
 @getter
 def vm_file(env, ctx: RunContext, spec: dict[str, Any]) -> Any:
-    """A snapshot of a local file, copied into the cache as ``dest``; None if missing."""
+    """A snapshot of the env's file, copied into the cache as ``dest``; None if missing.
+
+    Copying freezes the state at evaluation time, as OSWorld's download from the VM does."""
     paths = _as_list(spec["path"])
     dests = _as_list(spec.get("dest", [Path(p).name for p in paths]))
     out: list[str | None] = []
     for path, dest in zip(paths, dests):
-        src = _host(env, path)
-        if src is None or not src.is_file():
-            out.append(None)
-            continue
-        # Copying freezes the state at evaluation time, as OSWorld's download from the VM does.
         target = ctx.cache / dest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
-        out.append(str(target))
+        out.append(str(target) if env.get_file(path, target) else None)
     return _pick(out, spec)
 
 
@@ -159,8 +143,7 @@ def window_names(env, ctx: RunContext, spec: dict[str, Any]) -> list[str]:
 @getter
 def list_directory(env, ctx: RunContext, spec: dict[str, Any]) -> list[str] | None:
     """The sorted entries of a folder, or None if it does not exist."""
-    path = _host(env, spec["path"])
-    return sorted(os.listdir(path)) if path is not None and path.is_dir() else None
+    return env.list_dir(spec["path"])
 
 
 @getter
