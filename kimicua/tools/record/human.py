@@ -1,0 +1,166 @@
+"""A person's episode, recorded in the agent's trajectory format.
+
+``Recording`` plays the part of the episode loop for a person: it resets the env,
+runs the task's setup, records the display (``Recorder``) until told to stop, ends
+with Done (or Fail), evaluates and finishes the trajectory. Each line is one action
+of our action space with ``response`` empty and ``source: "human"``; its frames
+follow the schema: ``prompt_images`` is the screen the person saw before the action
+(the frame grabbed just before its first input event), ``screenshot_file`` the
+screen after it, which is the screen the next action was taken on (or, for the
+last, the screen once still at the end). ``initial_screenshot`` is the screen
+before the first action.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kimicua.agent.episode import _osworld_action  # the step's ``action`` field, as episodes write it
+from kimicua.agent.trajectory import Outcome, StepRecord, Timings, TrajectoryWriter, timestamp
+from kimicua.env.actions import Action, Done, Fail
+from kimicua.env.core import Env, EnvError
+from kimicua.env.geometry import Space
+from kimicua.tools.record.recorder import Recorder, Step
+from kimicua.tools.record.screen import Shot
+
+SOURCE = "human"
+NO_EVALUATOR = "no evaluator"
+
+
+class RecordError(ValueError):
+    """A recording that cannot start (no X screen to record, no RECORD): one line."""
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    directory: Path
+    status: str  # "done" | "fail" | "error"
+    score: float | None
+    steps: int
+    seconds: float
+    actions: tuple[Action, ...]
+    verdict: str | None = None
+    error: str | None = None
+    ignored: int = 0  # input that made no action
+
+
+class HumanTrajectory:
+    """Writes recorded steps as trajectory lines; each line waits for the next step,
+    whose screen is its after-frame."""
+
+    def __init__(self, writer: TrajectoryWriter, env: Env):
+        self.writer, self.env = writer, env
+        self.shown: str | None = None  # the frame file of the screen the person sees now
+        self._shot: Shot | None = None  # ... and its pixels
+        self._waiting: Step | None = None
+        self._wall = time.time() - time.monotonic()
+        self.actions: list[Action] = []
+
+    def add(self, steps: list[Step]) -> None:
+        for step in steps:
+            if self.shown is None:
+                self._shot, self.shown = step.before, self.writer.initial(step.before.rgb, self._wall + step.start)
+            if self._waiting is not None:
+                self._write(self._waiting, step.before)
+            self._waiting = step
+
+    def end(self, final: Shot, last: Action | None) -> None:
+        """Write the step still waiting (its after-frame is ``final``) and ``last``."""
+        if self.shown is None:
+            self._shot, self.shown = final, self.writer.initial(final.rgb)
+        if self._waiting is not None:
+            self._write(self._waiting, final)
+            self._waiting = None
+        if last is not None:
+            now = time.monotonic()
+            self._line(last, now, now, self._shot, done=True)
+
+    def _write(self, step: Step, after: Shot) -> None:
+        self._line(step.action, step.start, step.end, after, done=False)
+
+    def _line(self, action: Action, start: float, end: float, after: Shot, *, done: bool) -> None:
+        same = after is self._shot  # nothing drew: the line names the frame already written
+        record = StepRecord(
+            step_num=self.writer.steps + 1, action_timestamp=timestamp(self._wall + start),
+            action=_osworld_action(action), response="", done=done, info={"ok": True},
+            screenshot_file=self.shown if same else None, parsed_action=action,
+            turn=self.writer.steps + 1, prompt_images=[self.shown],
+            timings=Timings(execute_s=round(end - start, 3)),
+            screen=(self.env.screen.width, self.env.screen.height), scale=self.env.scale,
+            coordinate_space=str(Space.LOGICAL), source=SOURCE,
+        )
+        written = self.writer.step(record, None if same else after.rgb)
+        self.shown, self._shot = written.screenshot_file, after
+        self.actions.append(action)
+
+
+class Recording:
+    """One task (anything with ``id``, ``instruction``, ``setup`` and ``evaluate``)
+    recorded as a person does it on ``env``'s display, into ``writer``."""
+
+    def __init__(self, env: Env, task, writer: TrajectoryWriter,
+                 verdict: Callable[[], str | None] | None = None):
+        display = getattr(env, "display", None)
+        if display is None:
+            raise RecordError(f"the {env.kind} env has no X screen to record here (it needs Xvfb)")
+        self.env, self.task, self.writer, self.verdict = env, task, writer, verdict
+        self.recorder: Recorder | None = None
+        self.lines = HumanTrajectory(writer, env)
+        self._t0 = time.perf_counter()
+
+    def start(self) -> None:
+        """A fresh env, the task's setup, then recording (EnvError: no RECORD here)."""
+        self.env.reset()
+        self.task.setup(self.env)
+        self.env.observe()  # setup's last changes shown before the person starts
+        self.recorder = Recorder(self.env.display, self.env.scale)
+        self.recorder.start()
+
+    def pump(self) -> None:
+        """Hand the actions finished so far to the trajectory (frames leave memory)."""
+        self.lines.add(self.recorder.take())
+
+    def wait(self, *, idle_s: float | None = None, duration_s: float | None = None,
+             keep_alive: Callable[[], None] | None = None) -> str:
+        """Record until Ctrl-C, ``idle_s`` without input or ``duration_s``; says which."""
+        try:
+            while True:
+                time.sleep(0.1)
+                self.pump()
+                if keep_alive is not None:
+                    keep_alive()
+                if self.recorder.error:
+                    return "error"
+                if idle_s is not None and self.recorder.idle_s() >= idle_s:
+                    return "idle"
+                if duration_s is not None and time.monotonic() - self.recorder.started >= duration_s:
+                    return "duration"
+        except KeyboardInterrupt:
+            return "interrupt"
+
+    def finish(self, end: str = "done") -> RecordResult:
+        """Stop recording, end with Done (``end="fail"``: Fail), evaluate, write it all."""
+        if end not in ("done", "fail"):
+            raise ValueError(f"a recording ends with done or fail, not {end!r}")
+        steps, final = self.recorder.stop()
+        error = self.recorder.error
+        self.lines.add(steps)
+        last = None if error else (Done() if end == "done" else Fail())
+        self.lines.end(final, last)
+        score = verdict = None
+        status = "error" if error else end
+        if error is None:
+            try:
+                score = self.task.evaluate(self.env, self.lines.actions)
+            except EnvError as err:
+                status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
+            else:
+                verdict = NO_EVALUATOR if score is None else (self.verdict() if self.verdict else None)
+        steps_n = len(self.lines.actions)
+        self.writer.finish(Outcome(status=status, score=score, steps=steps_n, turns=steps_n, error=error,
+                                   verdict=verdict))
+        return RecordResult(self.writer.directory, status, score, steps_n, time.perf_counter() - self._t0,
+                            tuple(self.lines.actions), verdict, error, self.recorder.ignored)
