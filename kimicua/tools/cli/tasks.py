@@ -1,4 +1,5 @@
-"""`kimicua tasks ...`: list a suite's tasks, check OSWorld task files for support."""
+"""`kimicua tasks ...`: list a suite's tasks, check OSWorld task files for support, score
+with one metric."""
 
 from __future__ import annotations
 
@@ -94,3 +95,51 @@ def check(
             typer.echo(f"  {s.task_id:<40} {s.describe()}{net}")
             for c in ran[s.task_id]:
                 typer.echo(f"    runs {c}")
+
+
+def _metric_input(text: str, what: str):
+    """A path when ``text`` names an existing file or folder, else its JSON value."""
+    from pathlib import Path
+
+    if Path(text).exists():
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        _fail(f"{what} {text!r} is neither an existing file nor JSON (quote a string: '\"text\"')")
+
+
+@app.command()
+def metric(
+    name: str = typer.Argument(..., help="An OSWorld metric name, e.g. compare_table."),
+    result: str = typer.Argument(..., help="The result: a path to an existing file, else a JSON literal."),
+    expected: str | None = typer.Argument(None, help="The expected value, as RESULT; leave out for metrics without one."),
+    options: str = typer.Option("{}", "--options", help="The task's options object, as JSON."),
+) -> None:
+    """Score RESULT (and EXPECTED) with one OSWorld metric and print the score.
+
+    A metric that fails with an error scores 0 and its reason is printed beside it:
+    how an evaluator's verdict is debugged."""
+    import difflib
+
+    from kimicua.tasks.metrics import METRICS
+
+    if name not in METRICS:
+        close = difflib.get_close_matches(name, list(METRICS), n=3)
+        _fail(f"unknown metric {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+    try:
+        kwargs = json.loads(options)
+    except json.JSONDecodeError as err:
+        _fail(f"--options is not JSON: {err}")
+    if not isinstance(kwargs, dict):
+        _fail(f"--options must be a JSON object, got {type(kwargs).__name__}")
+    args = [_metric_input(result, "RESULT")]
+    if expected is not None:
+        args.append(_metric_input(expected, "EXPECTED"))
+    try:
+        score = float(METRICS[name](*args, **kwargs))
+    except Exception as err:  # noqa: BLE001 - a metric that raises scores 0, as in an evaluation
+        reason = str(err).splitlines()[0] if str(err) else ""
+        typer.echo(f"0 ({type(err).__name__}: {reason})")
+        return
+    typer.echo(f"{score:g}")
