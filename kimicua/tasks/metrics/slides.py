@@ -220,6 +220,10 @@ def _bullets(xml: bytes) -> list[tuple] | None:
     return found
 
 
+def _level(level: str | None) -> str:
+    return "0" if level is None else level
+
+
 def _bullets_ok(slide1, slide2) -> bool:
     b1, b2 = _bullets(slide1.part.blob), _bullets(slide2.part.blob)
     if b1 is None or b2 is None:
@@ -229,7 +233,7 @@ def _bullets_ok(slide1, slide2) -> bool:
     for (lvl1, char1, text1), (lvl2, char2, text2) in zip(b1, b2):
         if text1 != text2 or char1 != char2:
             return False
-        if (char1 != "No Bullet" or char2 != "No Bullet") and (lvl1 or "0") != (lvl2 or "0"):
+        if (char1 != "No Bullet" or char2 != "No Bullet") and _level(lvl1) != _level(lvl2):
             return False
     return True
 

@@ -1,6 +1,7 @@
 """Presentation metrics and the slide getters on decks made here (python-pptx)."""
 
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,6 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from kimicua.env.core import EnvError
 from kimicua.tasks.context import RunContext
 from kimicua.tasks.getters import GETTERS
 from kimicua.tasks.metrics import slide_checks as sc
@@ -308,15 +308,19 @@ def _with_media(path, slide_xml_edit, rels):
 
 
 class _FilesEnv:
-    """The one thing the file getters ask of an env: where an app's path is on the host."""
+    """The one thing the file getters ask of an env: a copy of an app's file (False when
+    it is missing or outside the home)."""
 
     def __init__(self, home):
         self.home = str(home)
 
-    def host_path(self, path, *, write=False):
-        if not str(path).startswith(self.home):
-            raise EnvError(f"{path} is outside the episode's home")
-        return Path(path)
+    def get_file(self, path, dest):
+        source = Path(path)
+        if not str(path).startswith(self.home) or not source.is_file():
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+        return True
 
 
 def _getter_env(tmp_path):
