@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from kimicua.tasks.metrics.registry import metric
@@ -65,7 +65,6 @@ class _Side:
 class _Books:
     result: _Side
     expected: _Side | None
-    _cache: dict = field(default_factory=dict)
 
     def locate(self, index: Any) -> tuple[_Side, str]:
         """(workbook, sheet name) of a sheet index; an index past the end names no sheet."""

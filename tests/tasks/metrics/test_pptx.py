@@ -20,7 +20,6 @@ from kimicua.tasks.metrics.slides import PptxOptions, compare_pptx_files
 
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 P = "http://schemas.openxmlformats.org/presentationml/2006/main"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def _png(color="red", size=(8, 8)):
@@ -355,8 +354,8 @@ def test_background_image_in_slide(tmp_path):
     deck = tmp_path / "deck.pptx"
     _deck(deck, slides=1, picture=False)
     image_type = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
-    background = (f'<p:bg><p:bgPr><a:blipFill><a:blip r:embed="rIdBg"/></a:blipFill>'
-                  f'<a:effectLst/></p:bgPr></p:bg>').encode()
+    background = ('<p:bg><p:bgPr><a:blipFill><a:blip r:embed="rIdBg"/></a:blipFill>'
+                  '<a:effectLst/></p:bgPr></p:bg>').encode()
 
     def add_background(xml):
         return xml.replace(b"<p:cSld>", b"<p:cSld>" + background, 1)
