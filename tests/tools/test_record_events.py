@@ -177,3 +177,25 @@ def test_feed_returns_only_the_actions_an_event_closed():
     closed = [folder.feed(e) for e in s.events]
     assert [len(c) for c in closed] == [0, 0, 1, 0]  # the press closed the text; the click stays open
     assert [r.action for r in folder.finish()] == [Click(x=5, y=5)]
+
+
+def test_a_pointer_action_begins_where_the_pointer_set_off_towards_it():
+    s = Stream().tap("a").move(100, 100).move(200, 150).click(300, 200)
+    s.events[-4:] = [MotionEvent(e.x, e.y, e.time_ms, tag=f"m{e.time_ms}") for e in s.events[-4:-2]] + s.events[-2:]
+    recs = fold(s.events)
+    assert [r.action for r in recs] == [Type(text="a"), Click(x=300, y=200)]
+    assert (recs[1].start_ms, recs[1].tag) == (1020, "m1020")  # the first move, not the press
+
+
+def test_moves_before_a_key_do_not_begin_the_next_click():
+    s = Stream().move(100, 100).tap("a").click(300, 200)
+    s.events[0] = MotionEvent(100, 100, 1000, tag="m1000")
+    recs = fold(s.events)
+    assert recs[1].tag == "b1030" and recs[1].start_ms == 1030
+
+
+def test_a_double_click_keeps_the_first_clicks_beginning():
+    s = Stream().move(10, 10).click(50, 60).click(50, 60)
+    s.events[0] = MotionEvent(10, 10, 1000, tag="m1000")
+    (rec,) = fold(s.events)
+    assert rec.action == Click(x=50, y=60, count=2) and rec.tag == "m1000"

@@ -15,6 +15,10 @@ them, so every rule here is tested on synthetic streams.
   unit per notch, as pyautogui counts); notches in a row, one way, at one spot merge.
 - A click, drag or scroll with modifiers held is KeyDown for each, the pointer
   action, then KeyUp for each as it is released (a shift-click, a ctrl-click).
+- A pointer action begins where the pointer set off towards it: its first event is
+  the first motion since the last key or button went down, so its frame is the
+  screen before the pointer moved (a hover effect on the way is part of the action,
+  as moving there is part of a Click(x, y)).
 
 Key events name the symbol the key gives without and with shift (``xrecord`` looks
 them up in the display's keymap): a printable character as itself, any other key by
@@ -122,12 +126,14 @@ def key_name(sym: str) -> str | None:
 
 @dataclass
 class _Press:
-    """A button held down: where and when it went down, and its tag."""
+    """A button held down: where and when it went down, and when and on which frame
+    the action began (the pointer's approach)."""
 
     button: int
     x: float
     y: float
     time_ms: int
+    start_ms: int
     tag: Any
 
 
@@ -170,6 +176,7 @@ class Folder:
     _caps: bool = False
     _press: _Press | None = None
     _pending: _Pending | None = None
+    _approach: tuple[int, Any] | None = None  # (time, tag) of the pointer's first move since the last press
 
     def feed(self, event: RawEvent) -> list[Recorded]:
         start = len(self.out)
@@ -182,6 +189,8 @@ class Folder:
                 self._button_down(event)
             case ButtonEvent(down=False):
                 self._button_up(event)
+            case MotionEvent() if self._press is None and self._approach is None:
+                self._approach = (event.time_ms, event.tag)
         return self.out[start:]
 
     def finish(self) -> list[Recorded]:
@@ -200,6 +209,7 @@ class Folder:
         if mod is not None:
             self._mods.setdefault(mod, False)
             return
+        self._approach = None
         for held in self._mods:
             self._mods[held] = True
         chord = [m for m in self._mods if m != "shift"]
@@ -249,14 +259,19 @@ class Folder:
 
     # --- buttons ---------------------------------------------------------------------
 
-    def _announce_mods(self, e: ButtonEvent) -> None:
+    def _announce_mods(self, start_ms: int, tag: Any) -> None:
         """KeyDown for each modifier held for a pointer action that has none yet."""
         for mod in self._mods:
             self._mods[mod] = True
             if mod not in self._announced:
                 self._flush()
                 self._announced.append(mod)
-                self._emit(KeyDown(key=mod), e.time_ms, e.tag)
+                self._emit(KeyDown(key=mod), start_ms, tag)
+
+    def _began(self, e: ButtonEvent) -> tuple[int, Any]:
+        """When and on which frame the pointer action pressing here began (see above)."""
+        began, self._approach = self._approach or (e.time_ms, e.tag), None
+        return began
 
     def _button_down(self, e: ButtonEvent) -> None:
         if e.button in _SCROLLS:
@@ -265,8 +280,9 @@ class Folder:
             self._close_stale_click(e)
             if self._pending is not None and self._pending.kind != "click":
                 self._flush()
-            self._announce_mods(e)
-            self._press = _Press(e.button, e.x, e.y, e.time_ms, e.tag)
+            start_ms, tag = self._began(e)
+            self._announce_mods(start_ms, tag)
+            self._press = _Press(e.button, e.x, e.y, e.time_ms, start_ms, tag)
         elif e.button not in _BUTTONS:
             self.ignored += 1
 
@@ -279,7 +295,7 @@ class Folder:
         if _far(press.x, press.y, e.x, e.y, DRAG_PX):
             self._flush()
             self._emit(Drag(start_x=press.x, start_y=press.y, x=e.x, y=e.y, button=button),
-                       press.time_ms, press.tag, e.time_ms)
+                       press.start_ms, press.tag, e.time_ms)
             return
         p = self._pending
         if (p is not None and p.kind == "click" and p.button == button and p.count < 3
@@ -288,7 +304,7 @@ class Folder:
             p.end_ms = e.time_ms
             return
         self._flush()
-        self._pending = _Pending("click", press.time_ms, e.time_ms, press.tag, button=button,
+        self._pending = _Pending("click", press.start_ms, e.time_ms, press.tag, button=button,
                                  x=press.x, y=press.y)
 
     def _close_stale_click(self, e: ButtonEvent) -> None:
@@ -302,10 +318,12 @@ class Folder:
         if (p is not None and p.kind == "scroll" and not _far(p.x, p.y, e.x, e.y, DOUBLE_PX)
                 and (dx, dy) == (_sign(p.dx), _sign(p.dy)) and set(self._mods) <= set(self._announced)):
             p.dx, p.dy, p.end_ms = p.dx + dx, p.dy + dy, e.time_ms
+            self._approach = None
             return
         self._flush()
-        self._announce_mods(e)
-        self._pending = _Pending("scroll", e.time_ms, e.time_ms, e.tag, x=e.x, y=e.y, dx=dx, dy=dy)
+        start_ms, tag = self._began(e)
+        self._announce_mods(start_ms, tag)
+        self._pending = _Pending("scroll", start_ms, e.time_ms, tag, x=e.x, y=e.y, dx=dx, dy=dy)
 
     # --- output ----------------------------------------------------------------------
 

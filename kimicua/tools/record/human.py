@@ -99,25 +99,35 @@ class HumanTrajectory:
 
 class Recording:
     """One task (anything with ``id``, ``instruction``, ``setup`` and ``evaluate``)
-    recorded as a person does it on ``env``'s display, into ``writer``."""
+    recorded as a person does it on ``env``'s display. ``open_writer`` makes the
+    episode's TrajectoryWriter once setup went well (a failed setup leaves no folder).
+    Use it as a context manager: leaving it stops the recording and closes the writer."""
 
-    def __init__(self, env: Env, task, writer: TrajectoryWriter,
+    def __init__(self, env: Env, task, open_writer: Callable[[], TrajectoryWriter],
                  verdict: Callable[[], str | None] | None = None):
-        display = getattr(env, "display", None)
-        if display is None:
+        if getattr(env, "display", None) is None:
             raise RecordError(f"the {env.kind} env has no X screen to record here (it needs Xvfb)")
-        self.env, self.task, self.writer, self.verdict = env, task, writer, verdict
+        self.env, self.task, self.open_writer, self.verdict = env, task, open_writer, verdict
         self.recorder: Recorder | None = None
-        self.lines = HumanTrajectory(writer, env)
+        self.writer: TrajectoryWriter | None = None
+        self.lines: HumanTrajectory | None = None
+        self._running = False
         self._t0 = time.perf_counter()
 
     def start(self) -> None:
-        """A fresh env, the task's setup, then recording (EnvError: no RECORD here)."""
+        """A fresh env, the task's setup, then recording (RecordError: the display has
+        no RECORD or went away)."""
         self.env.reset()
         self.task.setup(self.env)
         self.env.observe()  # setup's last changes shown before the person starts
-        self.recorder = Recorder(self.env.display, self.env.scale)
-        self.recorder.start()
+        try:
+            self.recorder = Recorder(self.env.display, self.env.scale)
+            self.recorder.start()
+        except EnvError as err:
+            raise RecordError(str(err)) from None
+        self._running = True
+        self.writer = self.open_writer()
+        self.lines = HumanTrajectory(self.writer, self.env)
 
     def pump(self) -> None:
         """Hand the actions finished so far to the trajectory (frames leave memory)."""
@@ -145,22 +155,42 @@ class Recording:
         """Stop recording, end with Done (``end="fail"``: Fail), evaluate, write it all."""
         if end not in ("done", "fail"):
             raise ValueError(f"a recording ends with done or fail, not {end!r}")
+        self._running = False
         steps, final = self.recorder.stop()
         error = self.recorder.error
         self.lines.add(steps)
-        last = None if error else (Done() if end == "done" else Fail())
-        self.lines.end(final, last)
+        self.lines.end(final, None if error else (Done() if end == "done" else Fail()))
+        actions = self.lines.actions
         score = verdict = None
         status = "error" if error else end
         if error is None:
             try:
-                score = self.task.evaluate(self.env, self.lines.actions)
+                score = self.task.evaluate(self.env, actions)
             except EnvError as err:
                 status, error = "error", f"{type(err).__name__}: {err}".splitlines()[0]
             else:
                 verdict = NO_EVALUATOR if score is None else (self.verdict() if self.verdict else None)
-        steps_n = len(self.lines.actions)
-        self.writer.finish(Outcome(status=status, score=score, steps=steps_n, turns=steps_n, error=error,
-                                   verdict=verdict))
-        return RecordResult(self.writer.directory, status, score, steps_n, time.perf_counter() - self._t0,
-                            tuple(self.lines.actions), verdict, error, self.recorder.ignored)
+        self.writer.finish(Outcome(status=status, score=score, steps=len(actions), turns=len(actions),
+                                   error=error, verdict=verdict))
+        return RecordResult(self.writer.directory, status, score, len(actions), time.perf_counter() - self._t0,
+                            tuple(actions), verdict, error, self.recorder.ignored)
+
+    def close(self) -> None:
+        """Stop what still runs (a recording left by an error: its lines so far are kept,
+        without result.txt) and close the writer."""
+        if self._running:
+            self._running = False
+            try:
+                steps, final = self.recorder.stop()
+                self.lines.add(steps)
+                self.lines.end(final, None)
+            except EnvError:
+                pass  # the display is gone: what was written stays
+        if self.writer is not None:
+            self.writer.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

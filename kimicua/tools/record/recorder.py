@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from kimicua.env.display import Display
-from kimicua.tools.record.events import Folder, MotionEvent, RawEvent, Recorded
+from kimicua.tools.record.events import Folder, RawEvent, Recorded
 from kimicua.tools.record.screen import FrameGrabber, Shot
 from kimicua.tools.record.xrecord import InputCapture
 
@@ -64,8 +64,7 @@ class Recorder:
     def _on_event(self, raw: RawEvent) -> None:
         t = self._capture.clock.local(raw.time_ms)
         self.last_input = t
-        if not isinstance(raw, MotionEvent):  # an action starts or ends here: the screen then
-            raw = dataclasses.replace(raw, tag=self.grabber.before(t))
+        raw = dataclasses.replace(raw, tag=self.grabber.before(t))  # the screen then (a reference)
         with self._lock:
             self._keep(self.folder.feed(raw))
 

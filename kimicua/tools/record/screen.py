@@ -1,11 +1,14 @@
 """The screen as the person saw it: frames grabbed whenever something drew.
 
-A thread checks the display's damage every INTERVAL_S and grabs the screen when
-something drew since the last grab, so a still screen costs nothing and a frame
-is never older than the screen's last change by more than INTERVAL_S. Each frame
-keeps the monotonic time its grab started; ``before(t)`` is the frame a person
-looked at when their input reached the server at ``t``. The last few frames are
-kept (input arrives a few ms after the server took it, so that is plenty).
+A thread waits on the display's damage and grabs the screen as soon as something
+drew (at most one grab per MIN_GAP_S), so a still screen costs nothing and a frame
+trails the screen's last change by a grab's time. Each frame keeps the monotonic
+time its grab started; ``before(t)`` is the frame a person looked at when their
+input reached the server at ``t``. The last few frames are kept (input arrives a
+few ms after the server took it, so that is plenty).
+
+Seen with a 30 ms poll instead: input scripted right after typing (xdotool's next
+command) paired the Enter with a frame from before the last two characters showed.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from kimicua.env.core import EnvError
 from kimicua.env.damage import DamageWatch
 from kimicua.env.display import Display
 
-INTERVAL_S = 0.03
-KEEP = 12  # frames kept for pairing: at least KEEP * INTERVAL_S of history
+MIN_GAP_S = 0.01  # between grabs: a screen that draws all the time costs at most 100 grabs/s
+POLL_S = 0.05  # how often the grabbing thread looks whether it should stop
+KEEP = 12  # frames kept for pairing: at least KEEP * MIN_GAP_S of history
 QUIET_S = 0.3  # the final frame waits for the screen to be still this long...
 QUIET_LIMIT_S = 3.0  # ...but no longer than this (a blinking caret never is)
 
@@ -63,11 +67,13 @@ class FrameGrabber:
         try:
             capture, watch = ScreenCapture(self.display), DamageWatch(self.display)
             watch.clear()
-            self._keep(capture)
+            last = self._keep(capture).t
             self._ready.set()
-            while not self._stop.wait(INTERVAL_S):
-                if watch.clear():
-                    self._keep(capture)
+            while not self._stop.is_set():
+                if watch.wait(POLL_S):
+                    time.sleep(max(0.0, last + MIN_GAP_S - time.monotonic()))
+                    watch.clear()  # what drew meanwhile is in this grab
+                    last = self._keep(capture).t
             self._final = self._settled(capture, watch)
         except Exception as err:  # the display went away: said by start() or stop()
             self.error = f"screen recording on display {self.display.name} stopped: {err}"

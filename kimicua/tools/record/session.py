@@ -92,15 +92,12 @@ def record(opts: RunOptions, *, task: str | None = None, instruction: str | None
                                    model=model_dir_name(opts.model, opts.model_name), dialect=opts.dialect,
                                    rollout=0, group=f"{domain}/{run.id}", env=kind,
                                    screen=(env.screen.width, env.screen.height), source=SOURCE)
-                with TrajectoryWriter(directory, meta, replace=True) as writer:
-                    recording = Recording(env, run, writer, _verdict(run))
-                    try:
-                        recording.start()
-                    except EnvError as err:
-                        raise RecordError(str(err)) from None
+                alive = (lambda: env.windows()) if kind == "browser" else None  # Playwright reads its events
+                with Recording(env, run, lambda: TrajectoryWriter(directory, meta, replace=True),
+                               _verdict(run)) as recording:
+                    recording.start()
                     if on_start is not None:
                         on_start(env, directory)
-                    alive = (lambda: env.windows()) if kind == "browser" else None  # let Playwright read its events
                     recording.wait(idle_s=stop.idle_s, duration_s=stop.duration_s, keep_alive=alive)
                     result = recording.finish(end)
         finally:
