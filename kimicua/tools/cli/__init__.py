@@ -12,6 +12,7 @@ import typer
 from kimicua.tools.cli import export as _export
 from kimicua.tools.cli import model as _model
 from kimicua.tools.cli import parse as _parse
+from kimicua.tools.cli import record as _record
 from kimicua.tools.cli import render as _render
 from kimicua.tools.cli import run as _run
 from kimicua.tools.cli import screenspot as _screenspot
@@ -28,6 +29,8 @@ app.command("demo")(_run.demo_command)
 app.command("render")(_render.render_command)
 app.command("export")(_export.export_command)
 app.command("tui")(_tui.tui_command)
+app.command("record")(_record.record_command)
+app.command("replay")(_record.replay_command)
 
 
 def main() -> None:
