@@ -145,6 +145,14 @@ class BatchEngine:
             raise ValueError(f"BatchEngine: slot {slot} is free")
         return list(request.token_ids)
 
+    def logprobs(self, slot: int) -> list[float]:
+        """The log-probs of what `tokens(slot)` returns (a server streams them, or keeps them
+        for a request it ends early at a stop string)."""
+        request = self._requests[slot]
+        if request is None:
+            raise ValueError(f"BatchEngine: slot {slot} is free")
+        return list(request.logprobs)
+
     @torch.inference_mode()
     def add(
         self,
