@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 # plain PyPI wheel is the CUDA build, several GB); the default index when it has one.
 # TORCH_INDEX= (empty) forces the default index, or name another (e.g. .../whl/cu128).
 TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
-EXTRAS ?= model,data,scale,osworld,dev
+EXTRAS ?= model,data,scale,osworld,serve,dev
 # bubblewrap: the episode sandbox; scrot: what pyautogui.screenshot() needs on X11
 # (the peer of benchmarks/capture.py and overhead.py); tesseract-ocr: the OCR of
 # OSWorld's compare_image_text.
