@@ -344,13 +344,24 @@ def check_screen(size: Size, scale: float = 1.0) -> None:
 
 def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: float = 1.0,
              display: str | None = None, headless: bool = True, sandbox: bool = True,
-             network: bool = False, guard: Guard | None = None) -> Env:
-    """A desktop (private Xvfb, or ``display`` if given) or browser (Chromium) env.
+             network: bool = False, guard: Guard | None = None, vm: Any = None) -> Env:
+    """A desktop (private Xvfb, or ``display`` if given), browser (Chromium) or
+    osworld-vm (one of OSWorld's VMs) env.
 
     ``headless=False`` shows the browser: on ``display`` if given, else on a private Xvfb.
     ``sandbox`` runs the env's apps in bubblewrap (``network`` gives them the network);
-    ``guard`` holds the URL policy and the key denylist.
+    ``guard`` holds the URL policy and the key denylist. ``vm`` is the osworld-vm's
+    server URL (``http://HOST:5000``) or a provider that starts the VM (osworld_vm.DockerVm);
+    the VM's screen is its own, so ``size``, ``scale`` and ``display`` do not apply.
     """
+    if kind == "osworld-vm":
+        from kimicua.env.osworld_vm import OsworldVmEnv
+
+        if vm is None:
+            raise ValueError("the osworld-vm env needs a VM: its server URL or a provider")
+        if isinstance(vm, str):
+            return OsworldVmEnv(vm, guard=guard)
+        return OsworldVmEnv(provider=vm, guard=guard)
     options = {"sandbox": sandbox, "network": network, "guard": guard}
     if display is None or kind == "browser":
         check_screen(size, scale)
@@ -363,4 +374,4 @@ def make_env(kind: str = "desktop", *, size: Size = Size(1920, 1080), scale: flo
             from kimicua.env.browser_env import BrowserEnv
 
             return BrowserEnv(size=size, scale=scale, display=display, headless=headless, **options)
-    raise ValueError(f"unknown env kind {kind!r}; expected 'desktop' or 'browser'")
+    raise ValueError(f"unknown env kind {kind!r}; expected 'desktop', 'browser' or 'osworld-vm'")

@@ -1,0 +1,145 @@
+"""The VM controller: each Action as the pyautogui command OSWorld's harness would send.
+
+Points arrive as screen logical pixels and go to pyautogui as the integer pixel they
+fall in (the VM's pyautogui addresses its X screen, whose size /screen_size reports).
+A command the VM runs with a non-zero exit is a failed action, its last stderr line
+the error.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key, KeyDown, KeyUp, MouseDown,
+                                 MouseUp, Move, Navigate, Scroll, Type)
+from kimicua.env.controller import Controller
+from kimicua.env.core import CommandResult
+from kimicua.env.geometry import Frame, Size, Space, pixel
+from kimicua.env.keys import to_pyautogui
+from kimicua.env.osworld_vm.commands import call, pyautogui_command, type_command
+
+DRAG_S = 0.5  # pyautogui moves the pointer over this long, so apps see a drag (OSWorld: 1 s)
+ACTION_TIMEOUT_S = 60.0
+
+
+class VmActionError(Exception):
+    """A failed action on the VM; becomes ActionResult.error."""
+
+
+class Executor(Protocol):
+    def execute(self, command: list[str] | str, *, shell: bool = False,
+                timeout: float = ...) -> CommandResult: ...
+
+
+class Navigator(Protocol):
+    def goto(self, url: str) -> None: ...
+
+
+def _single_char(key: str) -> bool:
+    """A punctuation or non-ASCII key: typed by keysym (pyautogui adds shift by the US
+    layout and presses '>' for '<')."""
+    return len(key) == 1 and not (key.isascii() and key.isalnum())
+
+
+class VmController(Controller):
+    """Executes Actions on the VM behind ``vm`` (a VmClient)."""
+
+    def __init__(self, vm: Executor, screen: Size):
+        self.vm = vm
+        self.frame = Frame(screen=screen)
+        self.navigator: Navigator | None = None  # the VM's Chrome over CDP, once attached
+        self._held_keys: list[str] = []
+        self._held_buttons: set[str] = set()
+
+    def _run(self, command: list[str]) -> None:
+        out = self.vm.execute(command, timeout=ACTION_TIMEOUT_S)
+        if out.returncode != 0:
+            lines = [ln for ln in (out.stderr or out.stdout).splitlines() if ln.strip()]
+            raise VmActionError(f"the VM's command failed ({out.returncode}): "
+                                f"{lines[-1].strip() if lines else 'no output'}")
+
+    def _pyautogui(self, *calls: str) -> None:
+        self._run(pyautogui_command(*calls))
+
+    def _point(self, x: float, y: float) -> tuple[int, int]:
+        px, py = self.frame.convert(x, y, Space.LOGICAL, Space.PHYSICAL)  # OutsideScreen if off it
+        return pixel(px, self.frame.screen.width), pixel(py, self.frame.screen.height)
+
+    def _at(self, a: Click | Scroll) -> dict[str, int]:
+        if a.x is None:
+            return {}
+        x, y = self._point(a.x, a.y)
+        return {"x": x, "y": y}
+
+    # --- pointer -------------------------------------------------------------------
+
+    def _move(self, a: Move) -> None:
+        self._pyautogui(call("moveTo", *self._point(a.x, a.y)))
+
+    def _click(self, a: Click) -> None:
+        self._pyautogui(call("click", **self._at(a), clicks=a.count, interval=0.05, button=a.button))
+
+    def _button(self, a: MouseDown | MouseUp) -> None:
+        down = isinstance(a, MouseDown)
+        self._pyautogui(call("mouseDown" if down else "mouseUp", button=a.button))
+        (self._held_buttons.add if down else self._held_buttons.discard)(a.button)
+
+    def _drag(self, a: Drag) -> None:
+        calls = []
+        if a.start_x is not None:
+            calls.append(call("moveTo", *self._point(a.start_x, a.start_y)))
+        calls.append(call("dragTo", *self._point(a.x, a.y), duration=DRAG_S, button=a.button,
+                          mouseDownUp=True))
+        self._pyautogui(*calls)
+
+    def _scroll(self, a: Scroll) -> None:
+        calls = []
+        if a.dy:
+            calls.append(call("scroll", a.dy, **self._at(a)))  # +up
+        if a.dx:
+            calls.append(call("hscroll", a.dx, **self._at(a)))  # +right
+        if calls:
+            self._pyautogui(*calls)
+
+    # --- keyboard ------------------------------------------------------------------
+
+    def _type(self, a: Type) -> None:
+        self._run(type_command(a.text))
+
+    def _key(self, a: Key) -> None:
+        if _single_char(a.key):
+            self._run(type_command(a.key))
+        else:
+            self._pyautogui(call("press", to_pyautogui(a.key)))
+
+    def _key_updown(self, a: KeyDown | KeyUp) -> None:
+        down = isinstance(a, KeyDown)
+        self._pyautogui(call("keyDown" if down else "keyUp", to_pyautogui(a.key)))
+        if down:
+            self._held_keys.append(a.key)
+        elif a.key in self._held_keys:
+            self._held_keys.remove(a.key)
+
+    def _hotkey(self, a: Hotkey) -> None:
+        # pyautogui.hotkey presses in order and releases in reverse, all in one program.
+        self._pyautogui(call("hotkey", *(to_pyautogui(k) for k in a.keys), interval=0.05))
+
+    # --- browser-ish ---------------------------------------------------------------
+
+    def _navigate(self, a: Navigate) -> None:
+        if self.navigator is None:
+            raise VmActionError("navigate needs the VM's Chrome; none is attached (open it with "
+                                "open_tabs first)")
+        self.navigator.goto(a.url)
+
+    def _history(self, a: Back | Forward) -> None:
+        self._hotkey(Hotkey(keys=("alt", "left" if isinstance(a, Back) else "right")))
+
+    def release_all(self) -> None:
+        """Release what KeyDown/MouseDown left held (best effort)."""
+        keys, self._held_keys = self._held_keys, []
+        buttons, self._held_buttons = self._held_buttons, set()
+        for key in reversed(keys):
+            self.execute(KeyUp(key=key))
+        for button in buttons:
+            self.execute(MouseUp(button=button))
