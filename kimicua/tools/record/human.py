@@ -13,6 +13,8 @@ before the first action.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,9 +137,15 @@ class Recording:
 
     def wait(self, *, idle_s: float | None = None, duration_s: float | None = None,
              keep_alive: Callable[[], None] | None = None) -> str:
-        """Record until Ctrl-C, ``idle_s`` without input or ``duration_s``; says which."""
+        """Record until Ctrl-C, ``idle_s`` without input or ``duration_s``; says which.
+
+        Ctrl-C only sets a flag here (in the main thread), so it never lands halfway
+        through handing a line to the writer."""
+        stopped: list[int] = []  # a handler must not take locks (Event.set would, and may deadlock)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: stopped.append(1)) if main else None
         try:
-            while True:
+            while not stopped:
                 time.sleep(0.1)
                 self.pump()
                 if keep_alive is not None:
@@ -148,8 +156,10 @@ class Recording:
                     return "idle"
                 if duration_s is not None and time.monotonic() - self.recorder.started >= duration_s:
                     return "duration"
-        except KeyboardInterrupt:
             return "interrupt"
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
 
     def finish(self, end: str = "done") -> RecordResult:
         """Stop recording, end with Done (``end="fail"``: Fail), evaluate, write it all."""
