@@ -273,3 +273,10 @@ def test_x_record_turns_a_hands_input_into_actions():
     assert recorder.ignored == 0 and final.rgb.shape == (480, 640, 3)
     assert all(s.before.t <= s.start for s in steps)  # each frame was grabbed before its action began
     assert [s.start for s in steps] == sorted(s.start for s in steps)
+
+
+def test_a_browser_recording_on_another_display_is_refused_before_anything_starts(tmp_path):
+    out = cli("record", "browser-todo-add", "--display", ":0", "--results", str(tmp_path / "runs"))
+    assert out.exit_code == 2
+    assert out.stderr == "error: --display records the desktop env; the browser env records on its own screen\n"
+    assert not (tmp_path / "runs").exists()

@@ -46,13 +46,16 @@ def find_task(spec: str, osworld: Path | None = None) -> tuple[str, Task]:
 
 @contextmanager
 def _results(opts: RunOptions):
-    """The results folder locked, and its results.json."""
+    """The results folder locked, and its results.json (a folder this made and nothing
+    was written to is removed again, as a run that never started leaves none)."""
     lock = ResultsLock(opts.results)
     try:
         yield ResultsFile(run_dir(opts) / "results.json", opts.results / "summary.jsonl",
                           model_dir_name(opts.model, opts.model_name))
-    finally:
-        lock.release()
+    except BaseException:
+        lock.release(discard=True)
+        raise
+    lock.release()
 
 
 def _env(kind: str, opts: RunOptions) -> Env:
