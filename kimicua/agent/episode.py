@@ -55,7 +55,7 @@ class StopEpisode(Exception):
     """Raised by an approve hook (or a UI) to end the episode now, keeping its record."""
 
 
-def _osworld_action(action: Action):
+def osworld_action(action: Action):
     """The step's ``action`` field: computer_13 where it has one form, else ours."""
     try:
         items = to_computer13(action)
@@ -158,7 +158,7 @@ class _Episode:
             self.steps += 1
             timings = Timings(**(stage if index == 0 else {}), capture_s=info.get("capture_s"),
                               execute_s=info.get("execute_s"), settle_s=info.get("settle_s"))
-            self.record(obs, prompt, reply, index, action=_osworld_action(action), parsed_action=action,
+            self.record(obs, prompt, reply, index, action=osworld_action(action), parsed_action=action,
                         done=terminated or truncated, error=result.error, timings=timings,
                         info={"ok": result.ok, **({"url": obs.url} if obs.url else {})})
             self.emit(ActionExecuted(self.recorder.steps, action, result))

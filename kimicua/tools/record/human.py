@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kimicua.agent.episode import _osworld_action  # the step's ``action`` field, as episodes write it
+from kimicua.agent.episode import osworld_action
 from kimicua.agent.trajectory import Outcome, StepRecord, Timings, TrajectoryWriter, timestamp
 from kimicua.env.actions import Action, Done, Fail
 from kimicua.env.core import Env, EnvError
@@ -87,7 +87,7 @@ class HumanTrajectory:
         same = after is self._shot  # nothing drew: the line names the frame already written
         record = StepRecord(
             step_num=self.writer.steps + 1, action_timestamp=timestamp(self._wall + start),
-            action=_osworld_action(action), response="", done=done, info={"ok": True},
+            action=osworld_action(action), response="", done=done, info={"ok": True},
             screenshot_file=self.shown if same else None, parsed_action=action,
             turn=self.writer.steps + 1, prompt_images=[self.shown],
             timings=Timings(execute_s=round(end - start, 3)),
