@@ -180,6 +180,47 @@ def fail_line(console, err: BaseException) -> int:
     return EXIT_BAD_INPUT
 
 
+ENV_KINDS = ("osworld-vm", "desktop", "browser")
+
+
+def vm_options(env: str | None, vms: list[str], provider: str | None, image: Path | None,
+               workers: int) -> str | None:
+    """The env every task plays on (osworld-vm when VMs are given); BadParameter, one
+    line, for VM options that do not fit together."""
+    from kimicua.env.osworld_vm.client import normalise_url
+
+    if env is not None and env not in ENV_KINDS:
+        raise typer.BadParameter(f"{env!r} is not one of {', '.join(ENV_KINDS)}", param_hint="--env")
+    if (vms or provider) and env is None:
+        env = "osworld-vm"
+    if env != "osworld-vm":
+        if vms or provider or image:
+            raise typer.BadParameter("--vm, --provider and --vm-image are for --env osworld-vm", param_hint="--env")
+        return env
+    if vms and provider:
+        raise typer.BadParameter("give --vm URLs (VMs you started) or --provider docker, not both", param_hint="--vm")
+    if provider is not None:
+        if provider != "docker":
+            raise typer.BadParameter(f"{provider!r}: the provider is 'docker'", param_hint="--provider")
+        if image is None or not image.is_file():
+            raise typer.BadParameter(f"--provider docker needs --vm-image PATH.qcow2 (an existing file), got {image}",
+                                     param_hint="--vm-image")
+        return env
+    if not vms:
+        raise typer.BadParameter("--env osworld-vm needs --vm http://HOST:5000 (one per worker) or "
+                                 "--provider docker --vm-image PATH.qcow2", param_hint="--vm")
+    try:
+        urls = [normalise_url(u) for u in vms]
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--vm") from None
+    if len(set(urls)) != len(urls):
+        raise typer.BadParameter("each --vm must be a different VM", param_hint="--vm")
+    if len(urls) != workers:
+        raise typer.BadParameter(f"--workers {workers} needs {workers} --vm URL(s), one VM per worker; "
+                                 f"got {len(urls)}", param_hint="--vm")
+    return env
+
+
 def run_command(
     tasks: str = typer.Argument(..., help="A built-in suite (all, small), a task id, a task file, a suite file or a folder of tasks."),
     model: str = typer.Option("tiny", help="A checkpoint dir or hub id, a http(s):// server, 'scripted' or 'tiny'."),
@@ -206,6 +247,10 @@ def run_command(
     deny_key: list[str] = typer.Option([], help="Also refuse this key chord, e.g. super+l (repeatable)."),
     approve: bool = typer.Option(False, help="Show each proposed action and accept, skip, edit it or stop."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout (progress goes to stderr)."),
+    env: str | None = typer.Option(None, "--env", help="Play every task on this env: osworld-vm (OSWorld's official VMs, with --vm or --provider), desktop or browser. Default: each task's own."),
+    vm: list[str] = typer.Option([], "--vm", help="The server of an OSWorld VM you started, http://HOST:5000 (repeatable: one VM per worker)."),
+    provider: str | None = typer.Option(None, help="Start the VMs: 'docker' boots --vm-image in OSWorld's docker image, one per worker (needs docker and KVM)."),
+    vm_image: Path | None = typer.Option(None, help="OSWorld's VM disk (Ubuntu.qcow2) for --provider docker."),
 ) -> None:
     """Run tasks as episodes and print a results table."""
     from kimicua.env.guard import DEFAULT_DENY_KEYS
@@ -219,7 +264,8 @@ def run_command(
         check_screen(size, scale)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--screen") from None
-    if not sandbox:
+    env = vm_options(env, vm, provider, vm_image, workers)
+    if not sandbox and env != "osworld-vm":
         console.print("[bold yellow]warning:[/] --no-sandbox: the model's actions reach this machine as "
                       "your user (use it for a trusted model or inside a VM)")
     opts = RunOptions(model=model, dialect=dialect, results=results, max_steps=max_steps, screen=size,
@@ -227,7 +273,7 @@ def run_command(
                       policy_options={"temperature": temperature}, model_name=model_name, sandbox=sandbox,
                       network=network, allow_urls=tuple(allow_url),
                       deny_keys=(*DEFAULT_DENY_KEYS, *deny_key), rollouts=rollouts, workers=workers,
-                      ray_address=ray_address)
+                      ray_address=ray_address, env=env, vms=tuple(vm), provider=provider, vm_image=vm_image)
     try:
         code = play(tasks, opts, console, approve=approve, as_json=as_json, osworld=osworld,
                     verbose=verbose, render=render)

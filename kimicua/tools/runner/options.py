@@ -34,6 +34,10 @@ class RunOptions:
     deny_keys: tuple[str, ...] = DEFAULT_DENY_KEYS
     workers: int = 1  # > 1: episodes in parallel on Ray
     ray_address: str | None = None  # join this Ray cluster instead of starting one here
+    env: str | None = None  # play every task on this env kind (osworld-vm) instead of its own
+    vms: tuple[str, ...] = ()  # OSWorld VM servers (http://HOST:5000), one per worker
+    provider: str | None = None  # "docker": each worker boots vm_image in OSWorld's image
+    vm_image: Path | None = None  # the OSWorld VM disk (.qcow2) for the provider
 
     def guard(self) -> Guard:
         """A fresh guard for one env (the key guard tracks what that env holds down)."""
