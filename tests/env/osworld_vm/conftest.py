@@ -22,7 +22,7 @@ def loopback_vm():
 def vm_env(loopback_vm):
     from kimicua.env.osworld_vm import OsworldVmEnv
 
-    env = OsworldVmEnv(loopback_vm.url, settle_s=0.1)
+    env = OsworldVmEnv(loopback_vm.url, settle_s=0.1, chrome_port=loopback_vm.chrome_port)
     env.reset()
     yield env
     env.close()

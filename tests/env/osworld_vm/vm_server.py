@@ -56,15 +56,14 @@ class LoopbackVm:
         ws = self.workspace
         bin_dir = ws.tmp / BIN.removeprefix("/tmp/")
         bin_dir.mkdir()
-        shim = bin_dir / "python"  # a script: a symlink would lose the venv (found next to argv[0])
-        shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
-        shim.chmod(0o755)
+        _shims(bin_dir)
         self.path = f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"  # as the sandbox sees it
         self._host_path = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"  # the same, here
         self.sandbox = Sandbox(Layout(home=ws.home, tmp=ws.tmp, runtime=ws.runtime, display=self.display.name),
                                xauthority=self.display.env.get("XAUTHORITY"))
         self._local_cookies()
         self.capture = ScreenCapture(self.display)
+        self.chrome_port = self.sandbox.forward(9222)  # where the VM's port 9222 is reached from here
         self.calls: list[tuple[str, str]] = []  # (method, path) of every request, in order
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -123,6 +122,44 @@ class LoopbackVm:
             full = folder / entry
             children.append(self.tree(full) if full.is_dir() else {"type": "file", "name": entry})
         return {"type": "directory", "name": folder.name, "children": children}
+
+
+# The VM's socat, for the one relay OSWorld runs (tcp-listen:PORT,fork tcp:HOST:PORT).
+_SOCAT = """
+import socket, sys, threading
+port = int(sys.argv[1].split(":")[1].split(",")[0])
+_, host, target = sys.argv[2].split(":")
+server = socket.create_server(("127.0.0.1", port))
+
+def pump(src, dst):
+    while data := src.recv(65536):
+        dst.sendall(data)
+    dst.close()
+
+while True:
+    conn, _ = server.accept()
+    try:
+        out = socket.create_connection((host, int(target)))
+    except OSError:
+        conn.close()
+        continue
+    for a, b in ((conn, out), (out, conn)):
+        threading.Thread(target=pump, args=(a, b), daemon=True).start()
+"""
+
+
+def _shims(bin_dir: Path) -> None:
+    """The VM's python (this run's, with pyautogui), google-chrome (Chromium) and socat."""
+    from kimicua.env.chromium import CHROMIUM_ARGS, find_chromium
+
+    python = shlex.quote(sys.executable)  # a script: a symlink would lose the venv next to argv[0]
+    chrome = " ".join(shlex.quote(a) for a in (find_chromium(), *CHROMIUM_ARGS, "--user-data-dir=/tmp/chrome",
+                                                "--window-position=0,0", "--window-size=1000,700"))
+    (bin_dir / "socat.py").write_text(_SOCAT)
+    for name, body in (("python", f'exec {python} "$@"'), ("google-chrome", f'exec {chrome} "$@"'),
+                       ("socat", f'exec {python} {BIN}/socat.py "$@"')):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
 
 
 def _form(handler: BaseHTTPRequestHandler, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
