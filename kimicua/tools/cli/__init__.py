@@ -16,6 +16,7 @@ from kimicua.tools.cli import record as _record
 from kimicua.tools.cli import render as _render
 from kimicua.tools.cli import run as _run
 from kimicua.tools.cli import screenspot as _screenspot
+from kimicua.tools.cli import serve as _serve
 from kimicua.tools.cli import tasks as _tasks
 from kimicua.tools.cli import tui as _tui
 
@@ -29,6 +30,7 @@ app.command("demo")(_run.demo_command)
 app.command("render")(_render.render_command)
 app.command("export")(_export.export_command)
 app.command("tui")(_tui.tui_command)
+app.command("serve")(_serve.serve_command)
 app.command("record")(_record.record_command)
 app.command("replay")(_record.replay_command)
 
