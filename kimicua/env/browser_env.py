@@ -42,6 +42,7 @@ from kimicua.env.workspace import Workspace
 
 WM_CLASS = "chromium.Chromium"
 SCREENSHOT_PATIENCE_S = 5.0  # a page between renderers cannot be captured for a moment
+LOAD_WAIT_MS = 5_000  # a document a step started loading, before its frame is grabbed
 CAPTURES = ("auto", "screen", "cdp")
 
 
@@ -284,7 +285,15 @@ class BrowserEnv(ControlledEnv):
         waited for longer."""
         self._dirty = False
         try:
-            return SHOWN_FIRST_S if self._screen.show(self._context, self._active_page()) else None
+            page = self._active_page()
+            shown = self._screen.show(self._context, page)
+            if self._frames.navigating(self._context, page):  # a link or a form: wait for the new document
+                try:
+                    page.wait_for_load_state("load", timeout=LOAD_WAIT_MS)
+                except Exception:
+                    pass  # slow or stopped: the damage watch still sees what it draws
+                shown = self._screen.show(self._context, page) or shown
+            return SHOWN_FIRST_S if shown else None
         except EnvError:
             raise
         except Exception:

@@ -23,7 +23,17 @@ FRAME_WAIT_MS = 200
 
 # Also answers the viewport's place and size in CSS px (browser_screen checks them).
 GEOMETRY_JS = "[screenX, screenY, outerWidth, outerHeight, innerWidth, innerHeight]"
-_FRAME_JS = f"""new Promise(done => {{
+# Installed once per document in our world: the Navigation API's navigate event fires as a
+# link, a form or a script starts loading another document, before it commits; the flag
+# tells the settle that the next frame may still be the old document's.
+_WATCH_NAVIGATION = """if (!globalThis.__kimicuaWatching) {
+  globalThis.__kimicuaWatching = true;
+  try { navigation.addEventListener("navigate", e => { if (!e.hashChange) globalThis.__kimicuaNav = true; }); }
+  catch (e) {}
+}"""
+NAVIGATING_JS = "(() => { const started = globalThis.__kimicuaNav === true; globalThis.__kimicuaNav = false; return started; })()"
+_FRAME_JS = _WATCH_NAVIGATION + f"""
+new Promise(done => {{
   if (document.visibilityState !== "visible") done(null);
   requestAnimationFrame(() => done({GEOMETRY_JS}));
   setTimeout(() => done(null), {FRAME_WAIT_MS});
@@ -47,6 +57,11 @@ class PageFrames:
         """Wait for ``page``'s next animation frame; the viewport geometry then (None for
         a page that drew no frame)."""
         return self.evaluate(context, page, _FRAME_JS)
+
+    def navigating(self, context: Any, page: Any) -> bool:
+        """Whether the page started loading another document since the last call (False
+        once the new one has replaced it: our world went with the old document)."""
+        return bool(self.evaluate(context, page, NAVIGATING_JS))
 
     def evaluate(self, context: Any, page: Any, expression: str) -> Any:
         """``expression``'s JSON value in our world of the page's main frame."""
