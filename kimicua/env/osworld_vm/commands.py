@@ -45,7 +45,7 @@ def pyautogui_command(*calls: str) -> list[str]:
     return [PYTHON, "-c", PREFIX + "; ".join(calls)]
 
 
-# Runs on the VM: type TEXT by keysym through XTest. Characters the keymap has are
+# Runs on the VM: type text (or tap one named key) by keysym through XTest. Characters the keymap has are
 # pressed on their own keycode (with shift for the shifted symbol); the others are put
 # on a keycode with no symbols for the time of the typing, and the keymap is restored
 # before the program ends, so no VM is left with a changed keyboard.
@@ -53,6 +53,8 @@ _TYPER = r'''
 import time
 from Xlib import X, XK, display
 from Xlib.ext import xtest
+
+XK.load_keysym_group("xf86")
 
 
 def keysym(ch):
@@ -68,26 +70,37 @@ def keysym(ch):
 
 
 def type_text(text):
+    type_syms([keysym(ch) for ch in text.replace("\r\n", "\n")])
+
+
+def tap(name):
+    # python-xlib spells X's XF86AudioMute as XF86_AudioMute
+    sym = XK.string_to_keysym(name) or XK.string_to_keysym(name.replace("XF86", "XF86_", 1))
+    if not sym:
+        raise SystemExit("no keysym named %r" % name)
+    type_syms([sym])
+
+
+def type_syms(syms):
     d = display.Display()
     first = d.display.info.min_keycode
     rows = d.get_keyboard_mapping(first, d.display.info.max_keycode - first + 1)
     width = len(rows[0])
     found, spare = {}, []
-    for i, syms in enumerate(rows):
-        if not any(syms):
+    for i, row in enumerate(rows):
+        if not any(row):
             spare.append(first + i)
             continue
         for level in (0, 1):
-            if level < width and syms[level] and syms[level] not in found:
-                found[syms[level]] = (first + i, level == 1)
+            if level < width and row[level] and row[level] not in found:
+                found[row[level]] = (first + i, level == 1)
     shift = d.keysym_to_keycode(XK.XK_Shift_L)
     borrowed = []
     try:
-        for ch in text.replace("\r\n", "\n"):
-            sym = keysym(ch)
+        for sym in syms:
             if sym not in found:
                 if not spare:
-                    raise SystemExit("no spare keycode for U+%04X" % ord(ch))
+                    raise SystemExit("no spare keycode for keysym 0x%x" % sym)
                 if len(borrowed) == len(spare):
                     time.sleep(0.2)  # let every client read the old symbol first
                     code = borrowed.pop(0)
@@ -114,6 +127,14 @@ def type_text(text):
             d.sync()
         d.close()
 '''
+
+
+def tap_command(keysym_name: str) -> list[str]:
+    """The /execute command that presses and releases the key of an X keysym (a name
+    like ``Menu`` or ``XF86AudioMute``), mapping it for the moment if the VM has no key for it."""
+    if not keysym_name.replace("_", "").isalnum():
+        raise ValueError(f"not a keysym name: {keysym_name!r}")
+    return [PYTHON, "-c", _TYPER + f"\ntap({literal(keysym_name)})\n"]
 
 
 def type_command(text: str) -> list[str]:

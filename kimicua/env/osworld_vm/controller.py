@@ -15,8 +15,8 @@ from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key, KeyDow
 from kimicua.env.controller import Controller
 from kimicua.env.core import CommandResult
 from kimicua.env.geometry import Frame, Size, Space, pixel
-from kimicua.env.keys import to_pyautogui
-from kimicua.env.osworld_vm.commands import call, pyautogui_command, type_command
+from kimicua.env.keys import to_pyautogui, to_xdotool
+from kimicua.env.osworld_vm.commands import call, pyautogui_command, tap_command, type_command
 
 DRAG_S = 0.5  # pyautogui moves the pointer over this long, so apps see a drag (OSWorld: 1 s)
 ACTION_TIMEOUT_S = 60.0
@@ -33,6 +33,11 @@ class Executor(Protocol):
 
 class Navigator(Protocol):
     def goto(self, url: str) -> None: ...
+
+
+# Keys pyautogui has no name or no keycode for on X (it skips them without a word):
+# tapped by their X keysym instead.
+BY_KEYSYM = frozenset({"menu", "volumeup", "volumedown", "volumemute", *(f"f{i}" for i in range(13, 25))})
 
 
 def _single_char(key: str) -> bool:
@@ -109,10 +114,18 @@ class VmController(Controller):
     def _key(self, a: Key) -> None:
         if _single_char(a.key):
             self._run(type_command(a.key))
+        elif a.key in BY_KEYSYM:
+            self._run(tap_command(to_xdotool(a.key)))
         else:
             self._pyautogui(call("press", to_pyautogui(a.key)))
 
+    def _no_pyautogui_name(self, keys: tuple[str, ...]) -> None:
+        odd = [k for k in keys if k in BY_KEYSYM]
+        if odd:
+            raise VmActionError(f"{odd[0]} can only be pressed on its own on the VM (pyautogui has no key for it)")
+
     def _key_updown(self, a: KeyDown | KeyUp) -> None:
+        self._no_pyautogui_name((a.key,))
         down = isinstance(a, KeyDown)
         self._pyautogui(call("keyDown" if down else "keyUp", to_pyautogui(a.key)))
         if down:
@@ -122,6 +135,7 @@ class VmController(Controller):
 
     def _hotkey(self, a: Hotkey) -> None:
         # pyautogui.hotkey presses in order and releases in reverse, all in one program.
+        self._no_pyautogui_name(a.keys)
         self._pyautogui(call("hotkey", *(to_pyautogui(k) for k in a.keys), interval=0.05))
 
     # --- browser-ish ---------------------------------------------------------------

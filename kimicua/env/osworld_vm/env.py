@@ -147,16 +147,19 @@ class OsworldVmEnv(ControlledEnv):
 
     def windows(self) -> list[Window]:
         self._check()
-        out = self.client.execute(vm_windows.LIST_COMMAND, shell=True, timeout=30)
-        if vm_windows.MARK not in out.stdout:
-            raise EnvError(f"cannot list the VM's windows (wmctrl): {out.stderr.strip()[:200]}")
-        return vm_windows.parse(out.stdout)[0]
+        return self._listing()[0]
 
     def active_window(self) -> Window | None:
         self._check()
-        out = self.client.execute(vm_windows.LIST_COMMAND, shell=True, timeout=30)
-        found, active = vm_windows.parse(out.stdout)
+        found, active = self._listing()
         return next((w for w in found if w.id == active), None)
+
+    def _listing(self) -> tuple[list[Window], int | None]:
+        out = self.client.execute(vm_windows.LIST_COMMAND, shell=True, timeout=30)
+        if out.stdout.count(vm_windows.MARK) < 2:
+            why = out.stderr.strip().splitlines()
+            raise EnvError(f"cannot list the VM's windows with wmctrl: {why[-1] if why else out.returncode}")
+        return vm_windows.parse(out.stdout)
 
     def activate_window(self, name: str, *, strict: bool = False, by_class: bool = False) -> bool:
         """/setup/activate_window (wmctrl -a), then True once a matching window has focus."""

@@ -10,7 +10,7 @@ MARK = "--kimicua-windows--"
 _ACTIVE = ("from Xlib import display; d = display.Display(); r = d.screen().root; "
            "p = r.get_full_property(d.intern_atom('_NET_ACTIVE_WINDOW'), 0); "
            "print(p.value[0] if p is not None and len(p.value) else 0)")
-LIST_COMMAND = f"wmctrl -lG; echo {MARK}; wmctrl -lGx; echo {MARK}; python -c \"{_ACTIVE}\""
+LIST_COMMAND = f"wmctrl -lG && echo {MARK} && wmctrl -lGx && echo {MARK}; python -c \"{_ACTIVE}\""
 
 
 def parse(output: str) -> tuple[list[Window], int | None]:

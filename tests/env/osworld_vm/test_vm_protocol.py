@@ -206,3 +206,34 @@ def test_an_unreachable_url_is_one_line_naming_it():
         OsworldVmEnv(client.url)
     with pytest.raises(ValueError, match="http://HOST:5000"):
         VmClient("ftp://x")
+
+
+def test_every_key_is_one_the_vms_pyautogui_presses_or_is_tapped_by_keysym(vm_env, events):
+    """pyautogui skips a key it has no name or keycode for without a word."""
+    from Xlib import XK
+
+    from kimicua.env.keys import KEYS, to_pyautogui
+    from kimicua.env.osworld_vm.controller import BY_KEYSYM
+
+    program = ("import json, pyautogui; from pyautogui import _pyautogui_x11 as x; "
+               "print(json.dumps([pyautogui.KEYBOARD_KEYS, [k for k, v in x.keyboardMapping.items() if v]]))")
+    names, mapped = json.loads(vm_env.run(["python", "-c", program]).stdout)
+    named = {to_pyautogui(k) for k in KEYS if len(k) > 1 and k not in BY_KEYSYM}
+    letters = {k for k in KEYS if len(k) == 1 and k.isascii() and k.isalnum()}
+    assert named - set(names) == set() and letters - set(mapped) == set()
+    assert vm_env.activate_window("kimicua-events", strict=True)
+    events()
+    for key in ("menu", "f13", "volumemute"):
+        assert vm_env.step(Key(key=key))[4]["result"].ok
+    got = [e["keysym"] for e in events("key", count=3)]
+    assert got == [XK.XK_Menu, XK.XK_F13, 0x1008FF12]  # XF86AudioMute
+    result = vm_env.step(Hotkey(keys=("ctrl", "f13")))[4]["result"]
+    assert not result.ok and "f13 can only be pressed on its own" in result.error
+
+
+def test_windows_without_wmctrl_on_the_vm_are_an_error(vm_env, monkeypatch):
+    from kimicua.env.osworld_vm import windows
+
+    monkeypatch.setattr(windows, "LIST_COMMAND", windows.LIST_COMMAND.replace("wmctrl", "no-wmctrl-here"))
+    with pytest.raises(EnvError, match="cannot list the VM's windows with wmctrl: .*no-wmctrl-here"):
+        vm_env.windows()

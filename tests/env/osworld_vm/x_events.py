@@ -27,6 +27,9 @@ def main(path: str) -> None:
     with open(path, "a", buffering=1) as out:
         while True:
             event = d.next_event()
+            if event.type == X.MappingNotify:  # a key mapped for the moment (the VM's typer)
+                d.refresh_keyboard_mapping(event)
+                continue
             kind = NAMES.get(event.type)
             if kind is None:
                 continue
