@@ -202,6 +202,16 @@ class OsworldVmEnv(ControlledEnv):
     def terminal_output(self) -> str | None:
         return self.client.terminal_output()
 
+    def start_recording(self) -> None:
+        """Start the VM's screen recording (ffmpeg on the VM)."""
+        self.client.start_recording()
+
+    def end_recording(self, dest: Path) -> None:
+        """Stop the recording and save the MP4 at ``dest``."""
+        data = self.client.end_recording()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+
     # --- the VM's Chrome -----------------------------------------------------------
 
     def chrome(self, *, start: bool = True) -> VmChrome | None:

@@ -174,7 +174,8 @@ def test_release_all_lets_go_of_what_was_held(controller, vm):
 def test_keys_pyautogui_cannot_press_are_tapped_by_keysym_and_never_held(controller, vm):
     assert controller.execute(Key(key="menu")).ok and controller.execute(Key(key="volumeup")).ok
     taps = [ast.parse(c[2]).body[-1].value for c in vm.sent]
-    assert [(t.func.id, ast.literal_eval(t.args[0])) for t in taps] == [("tap", "Menu"), ("tap", "XF86AudioRaiseVolume")]
+    assert [(t.func.id, ast.literal_eval(t.args[0])) for t in taps] == [
+        ("tap", "Menu"), ("tap", "XF86AudioRaiseVolume")]
     vm.sent.clear()
     for action in (KeyDown(key="f13"), Hotkey(keys=("ctrl", "menu"))):
         result = controller.execute(action)

@@ -118,3 +118,19 @@ def test_kimicua_run_plays_on_the_vm(loopback_vm, tmp_path):
     assert [(e["task_id"], e["status"], e["score"]) for e in episodes] == [("desktop-terminal-hello-file", "done", 1.0)]
     meta = json.loads((Path(episodes[0]["directory"]) / "episode.json").read_text())
     assert meta["env"] == "osworld-vm" and meta["screen"] == [1280, 800]
+
+
+def test_the_rest_of_the_vms_calls(vm_env, tmp_path):
+    client = vm_env.client
+    (tmp_path / "fetched.txt").write_text("fetched by the VM\n")
+    client.download_file((tmp_path / "fetched.txt").as_uri(), "/home/user/Downloads/fetched.txt")
+    assert read(vm_env, "~/Downloads/fetched.txt", tmp_path) == "fetched by the VM\n"
+    passed = client.execute_with_verification("touch ~/made", shell=True,
+                                              verification={"command_success": "test -f ~/made"})
+    assert passed["status"] == "success" and passed["verification"] == "passed"
+    failed = client.execute_with_verification(["true"], verification={"window_exists": "no-such-window"},
+                                              max_wait_time=0.5, check_interval=0.1)
+    assert failed["status"] == "verification_failed"
+    assert client.platform() == "Linux"
+    with pytest.raises(Exception, match="ffmpeg is required"):
+        vm_env.start_recording()

@@ -331,6 +331,25 @@ def _handler(vm: LoopbackVm):
                 return self.reply(400, {"error": "The provided path is not a directory"})
             self.reply(200, {"directory_tree": vm.tree(folder)})
 
+        def execute_with_verification(self):
+            data = json.loads(self.body())
+            shell = data.get("shell", False)
+            out = vm.sandbox.run(vm.argv(data.get("command", "" if shell else []), shell), timeout=120)
+            result = {"output": out.stdout, "error": out.stderr, "returncode": out.returncode}
+            checks = data.get("verification") or {}
+            deadline = time.monotonic() + float(data.get("max_wait_time", 10))
+            while True:
+                window = checks.get("window_exists")
+                ok = window is None or any(window.lower() in t.lower() for t in vm.window_titles())
+                if ok and "command_success" in checks:
+                    ok = vm.sandbox.run(vm.argv(checks["command_success"], True), timeout=5).returncode == 0
+                if ok:
+                    passed = {"verification": "passed"} if checks else {}
+                    return self.reply(200, {"status": "success", **result, **passed})
+                if time.monotonic() > deadline:
+                    return self.reply(500, {"status": "verification_failed", **result, "verification": "failed"})
+                time.sleep(float(data.get("check_interval", 1)))
+
         def change_wallpaper(self):
             path = json.loads(self.body()).get("path")
             if not path:
@@ -355,5 +374,6 @@ def _handler(vm: LoopbackVm):
                    "/file": Handler.file, "/setup/upload": Handler.upload,
                    "/setup/download_file": Handler.download_file, "/list_directory": Handler.list_directory,
                    "/setup/change_wallpaper": Handler.change_wallpaper,
+                   "/setup/execute_with_verification": Handler.execute_with_verification,
                    "/start_recording": Handler.recording, "/end_recording": Handler.recording}
     return Handler
