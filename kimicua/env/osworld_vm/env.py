@@ -276,7 +276,12 @@ class OsworldVmEnv(ControlledEnv):
 
     def get_file(self, path: str, dest: Path) -> bool:
         self._check()
-        data = self.client.get_file(self._app_path(path))
+        try:
+            data = self.client.get_file(self._app_path(path))
+        except VmError:
+            if self.client.lost:
+                raise
+            return False  # the server could not send it: a folder, or unreadable
         if data is None:
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -157,6 +157,7 @@ def test_files_in_and_out(vm_env, tmp_path):
     assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
     assert vm_env.run(["sha256sum", "/home/user/deep/er/in.bin"]).returncode == 0
     assert vm_env.get_file("~/missing.txt", tmp_path / "missing") is False
+    assert vm_env.get_file("~/deep", tmp_path / "folder") is False  # not a file
     assert vm_env.list_dir("~/deep/er/in.bin") is None and vm_env.list_dir("~/nowhere") is None
     with pytest.raises(EnvError, match="outside"):
         vm_env.put_file(source, "/etc/in.bin")

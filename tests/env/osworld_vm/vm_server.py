@@ -296,8 +296,10 @@ def _handler(vm: LoopbackVm):
                 host = vm.host(fields["file_path"])
             except EnvError:
                 return self.reply(404, {"error": "File not found"})
-            if not host.is_file():
+            if not host.exists():
                 return self.reply(404, {"error": "File not found"})
+            if not host.is_file():  # the server's send_file fails on a folder
+                return self.reply(500, {"error": f"Failed to serve file: {fields['file_path']} is a directory"})
             self.reply(200, host.read_bytes(), "application/octet-stream")
 
         def upload(self):
