@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from kimicua.model.config import TextConfig
+from kimicua.model.linear import Linear
 from kimicua.model.norm import RMSNorm
-from kimicua.model.rope import apply_rope
+from kimicua.model.rope import rotate
 
 try:  # optional: fused causal prefill on CUDA
     from flash_attn import flash_attn_func
@@ -26,12 +27,30 @@ except ImportError:
     flash_attn_func = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerCache:
-    """One layer's MLA cache: latent [B, Tmax, K] and roped shared key [B, Tmax, R]."""
+    """One layer's MLA cache kv [B, Tmax, K+R]: per token the normalised latent, then the roped
+    shared key, side by side, so one write stores a token and one product scores it."""
 
-    latent: torch.Tensor
-    k_rope: torch.Tensor
+    kv: torch.Tensor
+    rank: int  # K: where the latent ends and the rope key begins
+
+    @classmethod
+    def zeros(cls, batch: int, max_tokens: int, cfg: TextConfig, device=None, dtype=None) -> LayerCache:
+        width = cfg.kv_lora_rank + cfg.qk_rope_head_dim
+        return cls(torch.zeros(batch, max_tokens, width, device=device, dtype=dtype), cfg.kv_lora_rank)
+
+    @property
+    def latent(self) -> torch.Tensor:
+        return self.kv[..., : self.rank]  # [B, Tmax, K]
+
+    @property
+    def k_rope(self) -> torch.Tensor:
+        return self.kv[..., self.rank :]  # [B, Tmax, R]
+
+    def rows(self, start: int, stop: int) -> LayerCache:
+        """Rows start..stop-1 as a cache of their own (a view: writes land in this one)."""
+        return LayerCache(self.kv[start:stop], self.rank)
 
 
 @dataclass(frozen=True)
@@ -39,20 +58,21 @@ class RowPositions:
     """Each row's own positions for one step over slot caches [S, T, ...], built once for all layers.
 
     `write` [B*L] indexes the new tokens' entries in a cache flattened to [S*T, ...] (row b's
-    token j at b*T + its position); `hidden` [B, 1, L, T] is what each new token may NOT attend
-    to: the cache positions past its own, so entries past a row's length (unwritten, or left by
+    token j at b*T + its position); `visible` [B, 1, L, T] is what each new token may attend
+    to: the cache positions up to its own, so entries past a row's length (unwritten, or left by
     an earlier sequence in that slot) never count.
     """
 
     write: torch.Tensor
-    hidden: torch.Tensor
+    visible: torch.Tensor
 
     @classmethod
-    def of(cls, pos: torch.Tensor, max_tokens: int) -> RowPositions:
-        """pos [B, L]: the new tokens' positions, row by row."""
-        rows = torch.arange(pos.shape[0], device=pos.device)[:, None]  # [B, 1]
-        hidden = torch.arange(max_tokens, device=pos.device) > pos.unsqueeze(-1)  # [B, L, T]
-        return cls((rows * max_tokens + pos).flatten(), hidden.unsqueeze(1))
+    def of(cls, pos: torch.Tensor, cols: torch.Tensor) -> RowPositions:
+        """pos [B, L]: the new tokens' positions, row by row; cols [T]: 0..T-1, the cache's positions."""
+        T = cols.shape[0]
+        rows = torch.arange(0, pos.shape[0] * T, T, device=pos.device)[:, None]  # [B, 1]: each row's first entry
+        visible = cols <= pos.unsqueeze(-1)  # [B, L, T]
+        return cls((rows + pos).flatten(), visible.unsqueeze(1))
 
 
 class MLA(nn.Module):
@@ -60,11 +80,11 @@ class MLA(nn.Module):
         super().__init__()
         self.cfg = cfg
         H, D = cfg.num_heads, cfg.hidden_size
-        self.q_proj = nn.Linear(D, H * cfg.qk_head_dim, bias=False)
-        self.kv_a_proj_with_mqa = nn.Linear(D, cfg.kv_lora_rank + cfg.qk_rope_head_dim, bias=False)
+        self.q_proj = Linear(D, H * cfg.qk_head_dim)
+        self.kv_a_proj_with_mqa = Linear(D, cfg.kv_lora_rank + cfg.qk_rope_head_dim)
         self.kv_a_layernorm = RMSNorm(cfg.kv_lora_rank, eps=cfg.kv_norm_eps)
-        self.kv_b_proj = nn.Linear(cfg.kv_lora_rank, H * (cfg.qk_nope_head_dim + cfg.v_head_dim), bias=False)
-        self.o_proj = nn.Linear(H * cfg.v_head_dim, D, bias=False)
+        self.kv_b_proj = Linear(cfg.kv_lora_rank, H * (cfg.qk_nope_head_dim + cfg.v_head_dim))
+        self.o_proj = Linear(H * cfg.v_head_dim, D)
         self.scale = cfg.qk_head_dim**-0.5
         self._uk_uv: tuple | None = None  # (key, w_uk [H, N, K], w_uv^T [H, K, V])
 
@@ -85,42 +105,40 @@ class MLA(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        angles: torch.Tensor,
+        rot: torch.Tensor,
         cache: LayerCache | None = None,
         start: int | RowPositions = 0,
     ) -> torch.Tensor:
         """x [B, L, D] at positions start..start+L-1 -> [B, L, D].
 
-        `start` is an int with angles [L, R/2] (every row at the same position), or RowPositions
-        with angles [B, L, R/2] (decode of cache slots holding sequences of different lengths:
-        always the absorbed path; the cache must be contiguous, as new_cache makes it).
+        `rot` is rope.rotation of the positions: [L, 1, R/2] when `start` is an int (every row at
+        the same position), [B, L, 1, R/2] with RowPositions (decode of cache slots holding
+        sequences of different lengths: always the absorbed path).
         """
         c = self.cfg
         B, L, _ = x.shape
+        K = c.kv_lora_rank
         q = self.q_proj(x).view(B, L, c.num_heads, c.qk_head_dim)
         q_nope, q_rope = q.split([c.qk_nope_head_dim, c.qk_rope_head_dim], dim=-1)
-        q_rope = apply_rope(q_rope, angles)  # [B, L, H, R]
-        latent, k_rope = self.kv_a_proj_with_mqa(x).split([c.kv_lora_rank, c.qk_rope_head_dim], dim=-1)
-        latent = self.kv_a_layernorm(latent)  # [B, L, K]
-        k_rope = apply_rope(k_rope.unsqueeze(2), angles).squeeze(2)  # [B, L, R]: one head shared by all
-        if cache is not None:
-            if isinstance(start, RowPositions):
-                # one in-place kernel per tensor: no cache-sized temporaries
-                cache.latent.view(-1, c.kv_lora_rank).index_copy_(0, start.write, latent.reshape(B * L, -1))
-                cache.k_rope.view(-1, c.qk_rope_head_dim).index_copy_(0, start.write, k_rope.reshape(B * L, -1))
-                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], start.hidden)
-                return self.o_proj(out.reshape(B, L, -1))
-            cache.latent[:B, start : start + L] = latent
-            cache.k_rope[:B, start : start + L] = k_rope
-            if start > 0:
-                # the WHOLE preallocated cache, masked: shapes stay fixed across decode steps, so
-                # oneDNN (bf16 on CPU) and CUDA kernels are reused instead of rebuilt per length
-                T = cache.latent.shape[1]
-                pos = torch.arange(start, start + L, device=x.device)  # new token i sits at start+i
-                hidden = torch.arange(T, device=x.device) > pos[:, None]  # [L, T]: positions past its own
-                out = self._absorbed(q_nope, q_rope, cache.latent[:B], cache.k_rope[:B], hidden)
-                return self.o_proj(out.reshape(B, L, -1))
-        out = self._expanded(q_nope, q_rope, latent, k_rope)
+        q_rope = rotate(q_rope, rot)  # [B, L, H, R]
+        latent, k_rope = self.kv_a_proj_with_mqa(x).split([K, c.qk_rope_head_dim], dim=-1)
+        entry = torch.cat([self.kv_a_layernorm(latent), rotate(k_rope.unsqueeze(2), rot).squeeze(2)], -1)  # [B, L, K+R]
+        if cache is None or (isinstance(start, int) and start == 0):
+            if cache is not None:
+                cache.kv[:B, :L] = entry
+            out = self._expanded(q_nope, q_rope, entry[..., :K], entry[..., K:])
+        elif isinstance(start, RowPositions):
+            # one in-place kernel: no cache-sized temporaries
+            cache.kv.view(-1, entry.shape[-1]).index_copy_(0, start.write, entry.view(B * L, -1))
+            out = self._absorbed(q_nope, q_rope, cache.kv[:B], start.visible)
+        else:
+            cache.kv[:B, start : start + L] = entry
+            # the WHOLE preallocated cache, masked: shapes stay fixed across decode steps, so
+            # oneDNN (bf16 on CPU) and CUDA kernels are reused instead of rebuilt per length
+            T = cache.kv.shape[1]
+            pos = torch.arange(start, start + L, device=x.device)  # new token i sits at start+i
+            visible = torch.arange(T, device=x.device) <= pos[:, None]  # [L, T]: up to its own position
+            out = self._absorbed(q_nope, q_rope, cache.kv[:B], visible)
         return self.o_proj(out.reshape(B, L, -1))
 
     def _expanded(self, q_nope, q_rope, latent, k_rope) -> torch.Tensor:
@@ -142,25 +160,25 @@ class MLA(nn.Module):
             ).transpose(1, 2)
         return out[..., : c.v_head_dim]  # [B, L, H, V]
 
-    def _absorbed(self, q_nope, q_rope, latent, k_rope, hidden: torch.Tensor) -> torch.Tensor:
-        """Attention straight over the latent cache [B, T, K]: kv_b_proj folded into q and the output.
+    def _absorbed(self, q_nope, q_rope, kv, visible: torch.Tensor) -> torch.Tensor:
+        """Attention straight over the latent cache kv [B, T, K+R]: kv_b_proj folded into q and the output.
 
-        `hidden` [L, T] or [B, 1, L, T] marks the cache positions a new token must not attend to.
+        `visible` [L, T] or [B, 1, L, T] marks the cache positions each new token may attend to.
 
         q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
-        sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix.
+        sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix. The heads share
+        one key (the cache row) and one value (its latent part): they fold into the query rows of
+        a single-head attention, [B, 1, H*L, K+R] against [B, 1, T, K+R].
         """
         B, L, H, _ = q_nope.shape
-        T = latent.shape[1]
+        K = self.cfg.kv_lora_rank
         w_uk, w_uv_t = self.absorbed_weights()  # [H, N, K], [H, K, V]
         q_lat = torch.bmm(q_nope.permute(2, 0, 1, 3).reshape(H, B * L, -1), w_uk)  # [H, B*L, K]
-        q_lat = q_lat.view(H, B, L, -1).transpose(0, 1)  # [B, H, L, K]
-        # heads folded into rows: one [H*L, K] x [K, T] product per sequence, no cache copies
-        scores = q_lat.flatten(1, 2) @ latent.transpose(1, 2)  # [B, H*L, T]
-        scores = scores + q_rope.transpose(1, 2).flatten(1, 2) @ k_rope.transpose(1, 2)
-        scores = scores.float().view(B, H, L, T) * self.scale
-        scores = scores.masked_fill(hidden, float("-inf"))
-        probs = scores.softmax(-1).to(latent.dtype).flatten(1, 2)  # [B, H*L, T]
-        out = (probs @ latent).view(B, H, L, -1).transpose(0, 1).reshape(H, B * L, -1)  # [H, B*L, K]
+        q = torch.cat([q_lat.view(H, B, L, K).transpose(0, 1), q_rope.transpose(1, 2)], -1)  # [B, H, L, K+R]
+        if L > 1:  # each head's rows see what their token sees
+            visible = visible.view(-1, 1, 1, L, kv.shape[1]).expand(-1, 1, H, -1, -1).flatten(2, 3)
+        kv = kv.unsqueeze(1)  # [B, 1, T, K+R]: the value is the latent, the rope key rides along
+        out = F.scaled_dot_product_attention(q.view(B, 1, H * L, -1), kv, kv, attn_mask=visible, scale=self.scale)
+        out = out[..., :K].view(B, H, L, K).transpose(0, 1).reshape(H, B * L, K)  # [H, B*L, K]
         out = torch.bmm(out, w_uv_t)  # [H, B*L, V]
         return out.view(H, B, L, -1).permute(1, 2, 0, 3)  # [B, L, H, V]

@@ -10,9 +10,10 @@ from torch import nn
 
 from kimicua.model.attention import MLA, LayerCache, RowPositions
 from kimicua.model.config import TextConfig
+from kimicua.model.linear import Linear
 from kimicua.model.moe import MoE, SwiGLU
 from kimicua.model.norm import RMSNorm
-from kimicua.model.rope import text_rope_angles
+from kimicua.model.rope import rotation, text_rope_angles
 
 
 class DecoderLayer(nn.Module):
@@ -23,8 +24,8 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MoE(cfg) if cfg.is_moe_layer(index) else SwiGLU(cfg.hidden_size, cfg.intermediate_size)
 
-    def forward(self, x, angles, cache: LayerCache | None = None, start: int | RowPositions = 0):
-        x = x + self.self_attn(self.input_layernorm(x), angles, cache, start)
+    def forward(self, x, rot, cache: LayerCache | None = None, start: int | RowPositions = 0):
+        x = x + self.self_attn(self.input_layernorm(x), rot, cache, start)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -45,7 +46,15 @@ class Moonlight(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.model = Backbone(cfg)
-        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        self.lm_head = Linear(cfg.hidden_size, cfg.vocab_size)
+        self._table: tuple[torch.Tensor, torch.Tensor] | None = None  # (cache positions [T], rotations [T, 1, R/2])
+
+    def positions(self, max_tokens: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(0..T-1, their RoPE rotations) for a cache of T positions: made once, indexed every step."""
+        if self._table is None or self._table[0].shape[0] != max_tokens or self._table[0].device != device:
+            cols = torch.arange(max_tokens, device=device)
+            self._table = cols, rotation(text_rope_angles(cols, self.cfg.qk_rope_head_dim, self.cfg.rope_theta))
+        return self._table
 
     def forward(
         self,
@@ -59,18 +68,19 @@ class Moonlight(nn.Module):
         `start` is an int (all rows alike) or a LongTensor [B] of per-row positions (decode).
         """
         L = embeds.shape[1]
-        steps = torch.arange(L, device=embeds.device)
         if isinstance(start, torch.Tensor):
             if caches is None:
                 raise ValueError("per-row positions (a start tensor) need caches to decode into")
-            pos = start.unsqueeze(-1) + steps  # [B, L]
-            start = RowPositions.of(pos, caches[0].latent.shape[1])  # once for all layers
+            cols, table = self.positions(caches[0].kv.shape[1], embeds.device)
+            pos = start.unsqueeze(-1) if L == 1 else start.unsqueeze(-1) + cols[:L]  # [B, L]
+            start = RowPositions.of(pos, cols)  # once for all layers
+            rot = table[pos]  # [B, L, 1, R/2]
         else:
-            pos = steps + start  # [L]
-        angles = text_rope_angles(pos, self.cfg.qk_rope_head_dim, self.cfg.rope_theta)  # [(B,) L, R/2]
+            pos = torch.arange(start, start + L, device=embeds.device)  # [L]
+            rot = rotation(text_rope_angles(pos, self.cfg.qk_rope_head_dim, self.cfg.rope_theta))  # [L, 1, R/2]
         x = embeds
         for i, layer in enumerate(self.model.layers):
-            x = layer(x, angles, None if caches is None else caches[i], start)
+            x = layer(x, rot, None if caches is None else caches[i], start)
         if last_only:
             x = x[:, -1:]  # the reference computes lm_head at every position: 163840 x D per token
         return self.lm_head(self.model.norm(x))

@@ -12,7 +12,7 @@ between any two steps (continuous batching); rows never see each other, and cach
 row's position (from an earlier occupant of the slot) are masked out. `generate` (one prompt)
 and `generate_batch` (B prompts at once) run on it.
 Legend: S slots, n rows decoded this step (highest busy slot + 1), T max tokens per slot,
-K latent (512), R rope dim (64), V vocab.
+K+R latent (512) and rope key (64), V vocab.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Literal
 import torch
 
 from kimicua.model.attention import LayerCache
+from kimicua.model.graphs import DecodeStep
 from kimicua.model.kimi_vl import KimiVL
 
 
@@ -69,16 +70,9 @@ class SamplingParams:
 
 
 def new_cache(model: KimiVL, batch: int, max_tokens: int) -> list[LayerCache]:
-    """Per-layer latent caches [B, T, K] + [B, T, R] on the embedding's device, model dtype."""
+    """Per-layer latent caches [B, T, K+R] on the embedding's device, model dtype."""
     t = model.config.text
-    dev, dt = model.device, model.dtype
-    return [
-        LayerCache(
-            latent=torch.zeros(batch, max_tokens, t.kv_lora_rank, device=dev, dtype=dt),
-            k_rope=torch.zeros(batch, max_tokens, t.qk_rope_head_dim, device=dev, dtype=dt),
-        )
-        for _ in range(t.num_layers)
-    ]
+    return [LayerCache.zeros(batch, max_tokens, t, model.device, model.dtype) for _ in range(t.num_layers)]
 
 
 def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -117,17 +111,30 @@ class _Request:
 class BatchEngine:
     """`slots` sequences of up to `max_tokens` positions each (prompt + generated), decoded together."""
 
-    def __init__(self, model: KimiVL, slots: int, max_tokens: int):
+    def __init__(self, model: KimiVL, slots: int, max_tokens: int, cuda_graphs: bool | None = None):
+        """`cuda_graphs`: replay the decode step from CUDA graphs (graphs.py); by default on when
+        the whole model sits on one CUDA device, off on CPU and with offload."""
         if slots < 1 or max_tokens < 1:
             raise ValueError(f"BatchEngine: need slots >= 1 and max_tokens >= 1, got {slots} and {max_tokens}")
         self.model, self.slots, self.max_tokens = model, slots, max_tokens
         dev = model.device
+        whole_on_gpu = dev.type == "cuda" and model.execution_device is None
+        if cuda_graphs and not whole_on_gpu:
+            raise ValueError(f"BatchEngine: CUDA graphs need the whole model on one CUDA device, not {dev}"
+                             + (" with offload" if model.execution_device is not None else ""))
         with torch.inference_mode():
             self.caches = new_cache(model, slots, max_tokens)
             self.logits = torch.zeros(slots, model.config.text.vocab_size, device=dev)  # [S, V] next-token logits
             self.pos = torch.zeros(slots, dtype=torch.long, device=dev)  # [S] each row's length (0 when free)
             self.live = torch.zeros(slots, dtype=torch.long, device=dev)  # [S] 1 where busy: whose pos advances
+            graphs = whole_on_gpu if cuda_graphs is None else cuda_graphs
+            self._decode = DecodeStep(model, self.caches, self.pos, self.logits, graphs)
         self._requests: list[_Request | None] = [None] * slots
+
+    @property
+    def cuda_graphs(self) -> bool:
+        """Whether decode steps replay CUDA graphs (False after a capture failed)."""
+        return self._decode.cuda_graphs
 
     @property
     def busy(self) -> list[int]:
@@ -177,7 +184,7 @@ class BatchEngine:
         generator = None
         if params.temperature > 0.0 and params.seed is not None:
             generator = torch.Generator(device=dev).manual_seed(params.seed)
-        row = [LayerCache(c.latent[slot : slot + 1], c.k_rope[slot : slot + 1]) for c in self.caches]  # views
+        row = [c.rows(slot, slot + 1) for c in self.caches]  # views
         t0 = time.perf_counter()
         self.logits[slot] = self.model.step(ids, row, 0, pixel_values, image_grid_hws)[0, -1]
         self.pos[slot] = L
@@ -214,8 +221,8 @@ class BatchEngine:
             p = self._requests[i].params
             if p.temperature > 0.0:
                 tok[i : i + 1] = sample(logits[i : i + 1], p.temperature, p.top_p, self._requests[i].generator)
-        logprob = logits.log_softmax(-1).gather(-1, tok[:, None])[:, 0]  # [n]
-        host_tok, host_lp = torch.stack([tok.double(), logprob.double()]).tolist()  # the step's one sync
+        logprob = logits.gather(-1, tok[:, None])[:, 0] - logits.logsumexp(-1)  # [n] log_softmax at tok
+        host_tok, host_lp = torch.stack((tok, logprob)).tolist()  # the step's one sync (ids < 2^24: exact in float32)
         now = time.perf_counter()
         done: dict[int, Generation] = {}
         for i in busy:
@@ -239,8 +246,7 @@ class BatchEngine:
             # rows up to the last busy one, free rows included (they write a throwaway entry at
             # their position 0, which the next prefill of that slot overwrites): a slice, not a gather
             m = going[-1] + 1
-            out = self.model.step(tok[:m, None], self.caches, self.pos[:m])  # [m, 1, V]
-            self.logits[:m] = out[:, -1]
+            self._decode(tok, m)  # self.logits[:m] = the next logits
             self.pos[:m] += self.live[:m]
         return done
 

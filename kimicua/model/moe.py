@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kimicua.model.config import TextConfig
+from kimicua.model.linear import Linear, linear
 
 
 class SwiGLU(nn.Module):
@@ -17,9 +18,9 @@ class SwiGLU(nn.Module):
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        self.gate_proj = nn.Linear(dim, hidden, bias=False)
-        self.up_proj = nn.Linear(dim, hidden, bias=False)
-        self.down_proj = nn.Linear(hidden, dim, bias=False)
+        self.gate_proj = Linear(dim, hidden)
+        self.up_proj = Linear(dim, hidden)
+        self.down_proj = Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
@@ -47,11 +48,31 @@ class Router(nn.Module):
         return ids, weights * self.scaling
 
 
-GATHER_MAX_PAIRS = 8  # (token, expert) pairs up to which CUDA decode gathers expert weights
+GATHER_MAX_PAIRS = 8  # (token, expert) pairs up to which CUDA decode without grouped_mm gathers weights
+GATHER_MAX_BYTES = 1 << 20  # on CPU, gather when the chosen experts' weights are this small (tiny models)
+
+
+def native_grouped_mm(x: torch.Tensor) -> bool:
+    """Whether F.grouped_mm has a fused kernel for x: bf16 on Hopper/Blackwell GPUs. Elsewhere it
+    falls back to a loop that reads the group offsets on the host (a sync per call)."""
+    return (
+        x.is_cuda and x.dtype == torch.bfloat16 and hasattr(F, "grouped_mm")
+        and torch.cuda.get_device_capability(x.device)[0] in (9, 10)
+    )
 
 
 class ExpertBank(nn.Module):
-    """E SwiGLU experts as stacked tensors: w13 [E, 2I, D] (gate rows, then up rows), w2 [E, D, I]."""
+    """E SwiGLU experts as stacked tensors: w13 [E, 2I, D] (gate rows, then up rows), w2 [E, D, I].
+
+    Four ways to run the (token, expert) pairs, all the same function:
+    - grouped_mm: pairs sorted by expert, one fused grouped GEMM per projection; reads only the
+      chosen experts, no host sync (CUDA graphs). CUDA bf16 on Hopper/Blackwell.
+    - gathered: the chosen experts' weights copied into one batched matmul; no host sync, a fixed
+      number of kernels. For a few pairs on other GPUs, while a CUDA graph captures (where a host
+      read is not allowed), and for tiny experts on CPU (a copy cheaper than a call per expert).
+    - grouped: pairs sorted by expert, one product pair per ACTIVE expert, group sizes read on
+      the host; the CPU path (decode and prefill) and the eager GPU fallback.
+    """
 
     def __init__(self, n_experts: int, dim: int, hidden: int):
         super().__init__()
@@ -61,23 +82,37 @@ class ExpertBank(nn.Module):
 
     def forward(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """x [T, D], ids/weights [T, A] -> [T, D]."""
-        if x.is_cuda and ids.numel() <= GATHER_MAX_PAIRS:
+        if x.is_cuda:
+            if native_grouped_mm(x):
+                return self.grouped_mm(x, ids, weights)
+            if ids.numel() <= GATHER_MAX_PAIRS or torch.cuda.is_current_stream_capturing():
+                return self.gathered(x, ids, weights)
+            return self.grouped(x, ids, weights)
+        expert_bytes = (self.w13[0].numel() + self.w2[0].numel()) * self.w13.element_size()
+        if ids.numel() * expert_bytes <= GATHER_MAX_BYTES:
             return self.gathered(x, ids, weights)
         return self.grouped(x, ids, weights)
 
     def gathered(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Decode: gather the chosen experts' weights and run one batched matmul per projection.
-
-        No host sync and a fixed number of kernels (CUDA-graph friendly); it copies A experts'
-        weights, so it only pays off for a handful of (token, expert) pairs on a GPU.
-        """
+        """The chosen experts' weights gathered, one batched matmul per projection (copies T*A experts)."""
         T, A = ids.shape
         flat = ids.flatten()  # [T*A]
         xs = x.repeat_interleave(A, dim=0).unsqueeze(-1)  # [T*A, D, 1]
         gate, up = torch.bmm(self.w13[flat], xs).chunk(2, dim=1)  # [T*A, I, 1] each
         out = torch.bmm(self.w2[flat], F.silu(gate) * up).squeeze(-1)  # [T*A, D]
-        y = (out.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1)
-        return y.to(x.dtype)
+        return self._combine(out, weights, x.dtype)
+
+    def grouped_mm(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Pairs sorted by expert through F.grouped_mm; group ends found on the device."""
+        T, A = ids.shape
+        flat = ids.flatten()  # [T*A]
+        order = flat.argsort(stable=True)
+        experts = torch.arange(self.w13.shape[0], device=x.device)
+        ends = torch.searchsorted(flat[order], experts, right=True).to(torch.int32)  # [E] cumulative
+        xs = x[order // A]  # [T*A, D] grouped by expert
+        gate, up = F.grouped_mm(xs, self.w13.transpose(-2, -1), offs=ends).chunk(2, dim=-1)
+        out = F.grouped_mm(F.silu(gate) * up, self.w2.transpose(-2, -1), offs=ends)  # [T*A, D]
+        return self._combine(torch.empty_like(out).index_copy_(0, order, out), weights, x.dtype)
 
     def grouped(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Grouped: sort the T*A (token, expert) pairs by expert, one matmul pair per ACTIVE expert."""
@@ -92,14 +127,17 @@ class ExpertBank(nn.Module):
         for e, n in enumerate(counts):
             if n == 0:
                 continue
-            gate, up = F.linear(xs[start : start + n], self.w13[e]).chunk(2, dim=-1)
-            out[start : start + n] = F.linear(F.silu(gate) * up, self.w2[e])
+            gate, up = linear(xs[start : start + n], self.w13[e]).chunk(2, dim=-1)
+            out[start : start + n] = linear(F.silu(gate) * up, self.w2[e])
             start += n
-        # back to (token, slot) order, then the weighted sum in float32 as the reference does
-        unsorted = torch.empty_like(out)
-        unsorted[order] = out
-        y = (unsorted.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1)  # [T, D]
-        return y.to(x.dtype)
+        return self._combine(torch.empty_like(out).index_copy_(0, order, out), weights, x.dtype)
+
+    @staticmethod
+    def _combine(out: torch.Tensor, weights: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """out [T*A, D] in (token, slot) order -> the weighted sum over slots [T, D], in float32
+        as the reference does."""
+        T, A = weights.shape
+        return (out.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1).to(dtype)
 
 
 class MoE(nn.Module):

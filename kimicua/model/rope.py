@@ -31,6 +31,20 @@ def text_rope_angles(positions: torch.Tensor, rope_dim: int, theta: float) -> to
     return positions.float().unsqueeze(-1) * inv
 
 
+def rotation(angles: torch.Tensor) -> torch.Tensor:
+    """Angles [..., T, P] -> complex cos + i sin [..., T, 1, P] (broadcast over heads): compute
+    once, rotate many tensors (every decoder layer's q and k)."""
+    return torch.polar(torch.ones_like(angles), angles).unsqueeze(-2)
+
+
+def rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (x[2j], x[2j+1]) of x [..., T, H, 2P] as complex numbers by rot [(B,) T, 1, P]."""
+    f32 = x.dtype == torch.float32  # skip two no-op calls: decode is call-bound on small models
+    pairs = torch.view_as_complex((x if f32 else x.float()).unflatten(-1, (-1, 2)))  # [..., T, H, P]
+    out = torch.view_as_real(pairs * rot).flatten(-2)
+    return out if f32 else out.to(x.dtype)
+
+
 def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     """Rotate pairs (x[2j], x[2j+1]) of x [..., T, H, 2P] by angles [T, P] (float32 math).
 
@@ -39,9 +53,4 @@ def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     For the decoder this is the interleaved (GPT-J) RoPE: the reference's de-interleave +
     rotate-half gives the same values in permuted channel order, and q.k is unchanged.
     """
-    xf = x.float().unflatten(-1, (-1, 2))  # [..., T, H, P, 2]
-    x0, x1 = xf.unbind(-1)
-    cos = angles.cos().unsqueeze(-2)  # [(B,) T, 1, P]: broadcast over heads
-    sin = angles.sin().unsqueeze(-2)
-    out = torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1)
-    return out.flatten(-2).to(x.dtype)
+    return rotate(x, rotation(angles))

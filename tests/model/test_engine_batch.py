@@ -137,7 +137,7 @@ def test_per_row_positions_decode_equals_full_recompute(loaded):
     with torch.inference_mode():
         caches = new_cache(model, 3, 16)
         for i, s in enumerate(seqs):
-            row = [type(c)(c.latent[i : i + 1], c.k_rope[i : i + 1]) for c in caches]
+            row = [c.rows(i, i + 1) for c in caches]
             model.step(s, row, 0)
         nxt = torch.tensor([[21], [22], [23]])
         got = model.step(nxt, caches, torch.tensor([5, 11, 8]))[:, -1]

@@ -83,11 +83,35 @@ def test_gathered_decode_path_equals_grouped_and_reference():
     assert torch.allclose(full, reference(moe, x), atol=1e-5, rtol=1e-5)
 
 
+PATHS = ("grouped", "gathered", "grouped_mm")  # grouped_mm runs F.grouped_mm's CPU fallback here
+
+
 @settings(max_examples=15, deadline=None)
 @given(tokens=st.integers(1, 24), seed=st.integers(0, 2**16))
-def test_grouped_moe_matches_reference_for_any_token_count(tokens, seed):
+def test_every_expert_path_matches_reference_for_any_token_count(tokens, seed):
     moe = make_moe(seed)
     x = torch.randn(tokens, CFG.hidden_size, generator=torch.Generator().manual_seed(seed))
+    want = reference(moe, x)
     with torch.no_grad():
-        got = moe(x[None])[0]
-    assert torch.allclose(got, reference(moe, x), atol=1e-5, rtol=1e-5)
+        assert torch.allclose(moe(x[None])[0], want, atol=1e-5, rtol=1e-5)
+        ids, w = moe.gate(x)
+        shared = moe.shared_experts(x)
+        for path in PATHS:
+            got = getattr(moe.experts, path)(x, ids, w) + shared
+            assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), path
+
+
+def test_cpu_gathers_tiny_experts_and_groups_big_ones(monkeypatch):
+    """Gathering copies the chosen experts: only where they are small (tiny models, per-call
+    overhead dominates); big experts are read in place, once per active expert."""
+    moe = make_moe(4)
+    x = torch.randn(3, CFG.hidden_size)
+    called = []
+    for path in PATHS:
+        real = getattr(moe.experts, path)
+        monkeypatch.setattr(moe.experts, path, lambda *a, _p=path, _r=real: called.append(_p) or _r(*a))
+    with torch.no_grad():
+        moe(x[None])
+        monkeypatch.setattr("kimicua.model.moe.GATHER_MAX_BYTES", 0)
+        moe(x[None])
+    assert called == ["gathered", "grouped"]
