@@ -159,3 +159,33 @@ def test_data_url_images_are_accepted_as_jpeg_too(client):
     Image.fromarray(shot(64, 64, seed=13)).save(buf, format="JPEG")
     url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
     assert answer(ask(client, image_item(url)))[3] in ("stop", "length")
+
+
+class _UndecodableTokens:
+    """The tiny processor, but no answer token can be decoded (as with a model whose vocabulary
+    is wider than its tokenizer's)."""
+
+    def __init__(self, processor):
+        self._processor = processor
+
+    def __getattr__(self, name):
+        return getattr(self._processor, name)
+
+    def __call__(self, *args, **kwargs):
+        return self._processor(*args, **kwargs)
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        raise ValueError(f"token id {ids[0]} is outside the vocabulary")
+
+
+def test_a_failing_request_is_500_and_the_server_answers_on(tiny):
+    model, processor = tiny
+    with start(model, _UndecodableTokens(processor)) as broken:
+        client = openai.OpenAI(base_url=broken.url + "/v1", api_key="unused", max_retries=0)
+        with pytest.raises(openai.InternalServerError, match="detokenizing failed: token id"):
+            ask(client, user("hi"), extra_body={"ignore_eos": True})
+        stream = ask(client, user("hi"), extra_body={"ignore_eos": True}, stream=True)
+        with pytest.raises(openai.APIError, match="detokenizing failed: token id"):  # an error event mid-stream
+            list(stream)
+        status, health = get_json(broken.url + "/health")
+        assert status == 200 and health["busy"] == 0 and health["stats"]["failed"] == 2

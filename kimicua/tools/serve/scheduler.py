@@ -200,24 +200,34 @@ class Scheduler:
             generation = done.get(slot)
             if generation is None and not job.stream and not job.text.stops:
                 continue  # nothing to send or check before it ends
-            if generation is not None:
-                ids, logprobs = generation.token_ids, generation.logprobs
-            else:
-                ids, logprobs = self.engine.tokens(slot), self.engine.logprobs(slot)
-            job.text.push(ids[job.seen:])
-            job.seen = len(ids)
-            finish = None
-            if job.text.stopped:
-                finish = "stop"
-                if generation is None:
-                    self.engine.cancel(slot)
-            elif generation is not None:
-                finish = generation.finish_reason
-                job.text.finish()
-            if finish is not None:
-                del self._active[slot]
-                self.stats.finished += 1
-            self._send(job, ids, logprobs, finish)
+            try:
+                self._advance(slot, job, generation)
+            except Exception as err:  # say a token the tokenizer cannot decode: that request fails, not the loop
+                self.engine.cancel(slot)
+                self._active.pop(slot, None)
+                self.stats.failed += 1
+                job.deliver(Update(error=f"detokenizing failed: {' '.join(str(err).split())}", status=500))
+
+    def _advance(self, slot: int, job: Job, generation) -> None:
+        """Feed the job's new tokens to its text; end it at a stop string or with the engine."""
+        if generation is not None:
+            ids, logprobs = generation.token_ids, generation.logprobs
+        else:
+            ids, logprobs = self.engine.tokens(slot), self.engine.logprobs(slot)
+        job.text.push(ids[job.seen:])
+        job.seen = len(ids)
+        finish = None
+        if job.text.stopped:
+            finish = "stop"
+            if generation is None:
+                self.engine.cancel(slot)
+        elif generation is not None:
+            finish = generation.finish_reason
+            job.text.finish()
+        if finish is not None:
+            del self._active[slot]
+            self.stats.finished += 1
+        self._send(job, ids, logprobs, finish)
 
     @staticmethod
     def _send(job: Job, ids: list[int], logprobs: list[float], finish: str | None) -> None:
