@@ -29,12 +29,11 @@ def serve_command(
     log_level: str = typer.Option("warning", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (debug logs each request)."),
 ) -> None:
     """Serve the model over HTTP (chat completions with images, streaming, logprobs) with continuous batching."""
-    try:
-        import fastapi  # noqa: F401
-        import sse_starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as err:
-        _fail(f"kimicua serve needs the serve extra ({err.name} is missing): pip install 'kimicua[serve]'")
+    from importlib.util import find_spec
+
+    missing = [name for name in ("fastapi", "uvicorn", "sse_starlette") if find_spec(name) is None]
+    if missing:
+        _fail(f"kimicua serve needs the serve extra ({', '.join(missing)} missing): pip install 'kimicua[serve]'")
     from kimicua.tools.serve.app import ServerState
     from kimicua.tools.serve.run import bind, load_scheduler, serve, served_name
 

@@ -24,7 +24,8 @@ from PIL import Image, UnidentifiedImageError
 from kimicua.tools.serve.protocol import ApiError, ChatRequest, ImagePart
 
 
-def to_messages(request: ChatRequest, media_dir: Path | None, max_image_bytes: int) -> tuple[list[dict], list[Image.Image]]:
+def to_messages(request: ChatRequest, media_dir: Path | None,
+                max_image_bytes: int) -> tuple[list[dict], list[Image.Image]]:
     """The processor's messages (OpenAI's 'developer' role read as 'system') and the images of
     their image items, in order. ApiError(400) naming the item for an image that cannot be used."""
     messages, images = [], []

@@ -93,8 +93,8 @@ class ChatRequest(_Loose):
         if self.top_logprobs:
             raise ApiError(400, "top_logprobs > 0 is not supported: each token's own logprob is returned",
                            param="top_logprobs")
-        for name in ("presence_penalty", "frequency_penalty"):
-            if getattr(self, name) not in (None, 0, 0.0):
+        for name, value in (("presence_penalty", self.presence_penalty), ("frequency_penalty", self.frequency_penalty)):
+            if value not in (None, 0.0):
                 raise ApiError(400, f"{name} is not supported (only 0)", param=name)
         if any(not s for s in self.stop_strings):
             raise ApiError(400, "stop strings must not be empty", param="stop")
