@@ -12,6 +12,10 @@ from typing import Any
 
 Getter = Callable[[Any, Any, dict[str, Any]], Any]
 GETTERS: dict[str, Getter] = {}
+# OSWorld's getter types this runtime does not implement, and why.
+UNSUPPORTED_GETTERS = {
+    "googledrive_file": "reads OSWorld's Google Drive account (its settings file with OAuth credentials)",
+}
 
 
 def getter(fn: Getter | None = None, *, name: str | None = None) -> Any:
