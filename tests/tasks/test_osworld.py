@@ -107,11 +107,17 @@ class _NullEnv:
     """An env where nothing is running: commands succeed silently, no windows, no page."""
 
     kind = "desktop"
+    scale = 1.0
 
     def __init__(self):
         from kimicua.env.geometry import Size
 
         self.screen = Size(1920, 1080)
+
+    def step(self, action):  # postconfig's pyautogui commands are played as actions
+        from types import SimpleNamespace
+
+        return None, 0.0, False, False, {"result": SimpleNamespace(ok=True)}
 
     def run(self, command, *, shell=False, timeout=30.0):
         from kimicua.env.core import CommandResult
@@ -187,3 +193,119 @@ def test_every_osworld_task_evaluates_or_names_what_is_unsupported(monkeypatch, 
         assert 0.0 <= result.score <= 1.0
         scored += 1
     assert scored + unsupported == 369 and scored > 29  # more than the infeasible ones
+
+
+def _task(config=(), postconfig=(), result=None, expected=None, func="exact_match"):
+    return parse_task({"id": "t", "instruction": "i", "config": list(config),
+                       "evaluator": {"func": func, "postconfig": list(postconfig),
+                                     "result": result or {"type": "rule", "rules": {}},
+                                     "expected": expected or {"type": "rule", "rules": {"expected": "x"}}}})
+
+
+def _launch(command, shell=False):
+    return {"type": "launch", "parameters": {"command": command, "shell": shell}}
+
+
+def test_local_verdicts_name_what_the_local_desktop_lacks_and_the_vm_has():
+    from kimicua.env.guard import UrlPolicy
+
+    cases = [
+        (_task([_launch(["no-such-app-kimicua"])]), "missing app no-such-app-kimicua"),
+        (_task([_launch("echo {CLIENT_PASSWORD} | sudo -S apt install jq -y", shell=True)]), "runs sudo"),
+        (_task(result={"type": "vm_command_line", "command": "gsettings get org.gnome.desktop.session idle-delay"}),
+         "GNOME settings"),
+        (_task([{"type": "open", "parameters": {"path": "/home/user/Documents/Fundings"}}]), "missing app nautilus"),
+        (_task([_launch("mkdir -p ~/.config/google-chrome/Default && echo {} > ~/.config/google-chrome/Default/"
+                        "Preferences", shell=True)]), "prepares Chrome's profile"),
+        (_task(result={"type": "enable_do_not_track"}), "chrome://"),
+        (_task(result={"type": "accessibility_tree"}), "needs AT-SPI"),
+    ]
+    for task, reason in cases:
+        local, vm = support(task), support(task, "vm")
+        assert not local.ok and any(reason in r for r in local.reasons()), (reason, local.reasons())
+        assert vm.ok, vm.reasons()
+        assert reason in local.describe()
+    # The run's URL policy decides Chrome's settings pages; the network only offline.
+    settings = _task(result={"type": "enable_do_not_track"})
+    assert support(settings, policy=UrlPolicy(allow=("chrome://*",))).ok
+    fetching = _task([{"type": "download", "parameters": {"files": [
+        {"url": "https://huggingface.co/x/y.xlsx", "path": "/home/user/y.xlsx"}]}}])
+    assert support(fetching).ok
+    offline = support(fetching, offline=True)
+    assert offline.reasons() == ["needs the network: fetches https://huggingface.co/x/y.xlsx"]
+    # Programs played as actions or standing in for OSWorld's need nothing installed.
+    stand_ins = _task([_launch(["google-chrome", "--remote-debugging-port=1337"]),
+                       _launch(["socat", "tcp-listen:9222,fork", "tcp:localhost:1337"])],
+                      [{"type": "execute", "parameters": {"command": ["python", "-c",
+                                                                       "import pyautogui; pyautogui.hotkey('ctrl', 's')"]}},
+                       _launch(["pkill", "chrome"])])
+    assert support(stand_ins).ok, support(stand_ins).reasons()
+    with pytest.raises(ValueError, match="where must be one of"):
+        support(stand_ins, "mars")
+
+
+@needs_osworld
+def test_the_369_tasks_on_a_vm_and_on_the_local_desktop():
+    import shutil
+
+    from kimicua.tasks.osworld import by_domain
+
+    loaded = load_path(OSWORLD / "examples")
+    rep = report(t for _, t in loaded.tasks)
+    table = by_domain([d for d, _ in loaded.tasks], rep)
+    assert sum(r["tasks"] for r in table.values()) == 369 and table["vs_code"]["tasks"] == 23
+    assert rep.runnable_vm >= 350  # only Google Drive and site logins are missing on a VM
+    assert {r for s in rep.per_task_vm for r in s.reasons()} <= {
+        f"setup {t} ({why})" for t, why in [("googledrive", setup_unsupported()["googledrive"]),
+                                             ("login", setup_unsupported()["login"])]} | {
+        f"getter googledrive_file ({getter_unsupported()['googledrive_file']})"}
+    assert table["vs_code"]["local"] == 0  # VS Code is not a Debian package
+    if all(shutil.which(p) for p in ("localc", "lowriter", "loimpress", "gimp", "vlc", "thunderbird")):
+        assert rep.runnable >= 200
+        for domain in ("libreoffice_calc", "libreoffice_writer", "gimp"):
+            assert table[domain]["local"] == table[domain]["tasks"], domain
+
+
+def setup_unsupported():
+    from kimicua.tasks.setup import UNSUPPORTED_STEPS
+
+    return UNSUPPORTED_STEPS
+
+
+def getter_unsupported():
+    from kimicua.tasks.getters import UNSUPPORTED_GETTERS
+
+    return UNSUPPORTED_GETTERS
+
+
+def test_the_runner_skips_what_check_says_is_unsupported_locally_with_the_same_reason(tmp_path):
+    from kimicua.tools.runner.episodes import EpisodeRunner
+    from kimicua.tools.runner.options import Job, RunOptions
+
+    task = _task([_launch(["no-such-app-kimicua", "--start"])])
+    runner = EpisodeRunner(RunOptions(model="scripted", sandbox=False, results=tmp_path))
+    try:
+        record = runner.play(Job("apps", task, 0, 0))
+    finally:
+        runner.close()
+    assert record.status == "unsupported"
+    assert record.error == support(task).describe() == "unsupported missing app no-such-app-kimicua"
+
+
+@needs_osworld
+def test_cli_check_gives_each_task_a_local_and_a_vm_verdict_and_domain_totals():
+    from typer.testing import CliRunner
+
+    from kimicua.tools.cli.tasks import app
+
+    out = CliRunner().invoke(app, ["check", str(OSWORLD / "examples" / "vs_code"), "--json"])
+    assert out.exit_code == 0
+    data = json.loads(out.output)
+    assert data["domains"] == {"vs_code": {"tasks": 23, "local": 0, "vm": 23}}
+    first = data["tasks"][0]
+    assert first["vm"] == {"supported": True, "reasons": []}
+    assert first["local"]["supported"] is False
+    assert any(r.startswith("missing app code") for r in first["local"]["reasons"])
+    text = CliRunner().invoke(app, ["check", str(OSWORLD / "examples" / "vs_code"), "-v"]).output
+    assert any(line.split() == ["vs_code", "23", "0", "23"] for line in text.splitlines())
+    assert "    vm    supported" in text and "    local unsupported: missing app code" in text

@@ -100,14 +100,15 @@ class EpisodeRunner:
         """Play one episode (or say why not) and return its record."""
         task, o = job.task, self.opts
         base = Record(job.domain, task.id, "", None, rollout=job.rollout)
-        sup = support(task)
+        kind = o.env or task.env_kind
+        # The verdict `kimicua tasks check` gives for where this run plays the task.
+        sup = support(task, "vm" if kind == "osworld-vm" else "local", policy=o.guard().urls)
         if not sup.ok:
             return replace(base, status="unsupported", error=sup.describe())
         directory = episode_dir(o, job.domain, task.id, job.rollout)
         if o.resume and (directory / "result.txt").exists():
             score = float((directory / "result.txt").read_text())
             return replace(base, status="already done", score=score, directory=directory)
-        kind = o.env or task.env_kind
         try:
             env = self.env(kind)
         except EnvError as err:
