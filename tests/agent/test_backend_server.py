@@ -229,8 +229,10 @@ def test_logprobs_and_token_ids_are_parsed(fake):
 
     fake.reply = completion("ab", [{"token": "a", "logprob": -0.5}], token_ids=[41, 42])
     policy = ServerPolicy(fake.url, MODEL, extra_body={"return_token_ids": True})
-    assert policy.act(prompt).token_ids == [41, 42]
+    assert policy.act(prompt).token_ids == [41, 42] and policy.act(prompt).prompt_token_ids is None
     assert fake.chats()[-1]["return_token_ids"] is True
+    fake.reply = {**completion("ab", token_ids=[41, 42]), "prompt_token_ids": [1, 2, 3]}  # vLLM's place
+    assert policy.act(prompt).prompt_token_ids == [1, 2, 3]
 
     fake.reply = completion("ab")
     reply = ServerPolicy(fake.url, MODEL, logprobs=False).act(prompt)

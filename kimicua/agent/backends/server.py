@@ -233,10 +233,15 @@ class ServerPolicy:
                 ids = [_TOKEN_ID.match(str(c.get("token", ""))) for c in content]
                 token_ids = [int(m.group(1)) for m in ids] if all(ids) else None
             token_ids = [int(t) for t in token_ids] if token_ids is not None else None
+            # What the model was shown, when the server says (vLLM and `kimicua serve` with
+            # return_token_ids: pass it in extra_body, e.g. {"return_token_ids": true}).
+            prompt_ids = data.get("prompt_token_ids", choice.get("prompt_token_ids"))
+            prompt_ids = [int(t) for t in prompt_ids] if prompt_ids is not None else None
         except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
             shape = f"{type(err).__name__}: {err}"
             raise BackendError(f"POST {url}: unexpected response shape ({shape})", url=url) from None
-        return Reply(text=text, model=served, token_ids=token_ids, logprobs=logprobs, timings=timings)
+        return Reply(text=text, model=served, token_ids=token_ids, logprobs=logprobs,
+                     prompt_token_ids=prompt_ids, timings=timings)
 
     def _call(self, method: str, url: str, payload: bytes | None = None, *, retries: int | None = None,
               timeout: float | None = None) -> Any:
