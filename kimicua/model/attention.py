@@ -58,21 +58,27 @@ class RowPositions:
     """Each row's own positions for one step over slot caches [S, T, ...], built once for all layers.
 
     `write` [B*L] indexes the new tokens' entries in a cache flattened to [S*T, ...] (row b's
-    token j at b*T + its position); `visible` [B, 1, L, T] is what each new token may attend
-    to: the cache positions up to its own, so entries past a row's length (unwritten, or left by
-    an earlier sequence in that slot) never count.
+    token j at b*T + its position). `mask` [B, 1, L, span] is added to the attention scores over
+    cache positions 0..span-1: 0 up to each token's own position, -inf past it, so entries past a
+    row's length (unwritten, or left by an earlier sequence in that slot) never count. The span
+    only needs to reach the longest row: attention then reads what the rows hold, not all T.
     """
 
     write: torch.Tensor
-    visible: torch.Tensor
+    mask: torch.Tensor
+
+    @property
+    def span(self) -> int:
+        return self.mask.shape[-1]
 
     @classmethod
-    def of(cls, pos: torch.Tensor, cols: torch.Tensor) -> RowPositions:
-        """pos [B, L]: the new tokens' positions, row by row; cols [T]: 0..T-1, the cache's positions."""
-        T = cols.shape[0]
-        rows = torch.arange(0, pos.shape[0] * T, T, device=pos.device)[:, None]  # [B, 1]: each row's first entry
-        visible = cols <= pos.unsqueeze(-1)  # [B, L, T]
-        return cls((rows + pos).flatten(), visible.unsqueeze(1))
+    def of(cls, pos: torch.Tensor, cols: torch.Tensor, max_tokens: int, dtype: torch.dtype) -> RowPositions:
+        """pos [B, L]: the new tokens' positions, row by row; cols [span]: 0..span-1, the cache
+        positions attended (span > every position in pos); max_tokens: T, each row's cache length."""
+        rows = torch.arange(0, pos.shape[0] * max_tokens, max_tokens, device=pos.device)[:, None]  # [B, 1]
+        hidden = cols > pos.unsqueeze(-1)  # [B, L, span]
+        mask = torch.zeros(hidden.shape, dtype=dtype, device=pos.device).masked_fill_(hidden, float("-inf"))
+        return cls((rows + pos).flatten(), mask.unsqueeze(1))
 
 
 class MLA(nn.Module):
@@ -130,15 +136,16 @@ class MLA(nn.Module):
         elif isinstance(start, RowPositions):
             # one in-place kernel: no cache-sized temporaries
             cache.kv.view(-1, entry.shape[-1]).index_copy_(0, start.write, entry.view(B * L, -1))
-            out = self._absorbed(q_nope, q_rope, cache.kv[:B], start.visible)
+            out = self._absorbed(q_nope, q_rope, cache.kv[:B, : start.span], start.mask)
         else:
             cache.kv[:B, start : start + L] = entry
             # the WHOLE preallocated cache, masked: shapes stay fixed across decode steps, so
             # oneDNN (bf16 on CPU) and CUDA kernels are reused instead of rebuilt per length
             T = cache.kv.shape[1]
             pos = torch.arange(start, start + L, device=x.device)  # new token i sits at start+i
-            visible = torch.arange(T, device=x.device) <= pos[:, None]  # [L, T]: up to its own position
-            out = self._absorbed(q_nope, q_rope, cache.kv[:B], visible)
+            hidden = torch.arange(T, device=x.device) > pos[:, None]  # [L, T]: past its own position
+            mask = torch.zeros(L, T, dtype=x.dtype, device=x.device).masked_fill_(hidden, float("-inf"))
+            out = self._absorbed(q_nope, q_rope, cache.kv[:B], mask)
         return self.o_proj(out.reshape(B, L, -1))
 
     def _expanded(self, q_nope, q_rope, latent, k_rope) -> torch.Tensor:
@@ -160,10 +167,10 @@ class MLA(nn.Module):
             ).transpose(1, 2)
         return out[..., : c.v_head_dim]  # [B, L, H, V]
 
-    def _absorbed(self, q_nope, q_rope, kv, visible: torch.Tensor) -> torch.Tensor:
+    def _absorbed(self, q_nope, q_rope, kv, mask: torch.Tensor) -> torch.Tensor:
         """Attention straight over the latent cache kv [B, T, K+R]: kv_b_proj folded into q and the output.
 
-        `visible` [L, T] or [B, 1, L, T] marks the cache positions each new token may attend to.
+        `mask` [L, T] or [B, 1, L, T] is added to the scores: 0 where a new token may attend, -inf elsewhere.
 
         q_nope . k_nope = q_nope . (W_uk latent) = (W_uk^T q_nope) . latent, and
         sum p v = W_uv (sum p latent): per head, one [N, K] and one [V, K] matrix. The heads share
@@ -176,9 +183,9 @@ class MLA(nn.Module):
         q_lat = torch.bmm(q_nope.permute(2, 0, 1, 3).reshape(H, B * L, -1), w_uk)  # [H, B*L, K]
         q = torch.cat([q_lat.view(H, B, L, K).transpose(0, 1), q_rope.transpose(1, 2)], -1)  # [B, H, L, K+R]
         if L > 1:  # each head's rows see what their token sees
-            visible = visible.view(-1, 1, 1, L, kv.shape[1]).expand(-1, 1, H, -1, -1).flatten(2, 3)
+            mask = mask.view(-1, 1, 1, L, kv.shape[1]).expand(-1, 1, H, -1, -1).flatten(2, 3)
         kv = kv.unsqueeze(1)  # [B, 1, T, K+R]: the value is the latent, the rope key rides along
-        out = F.scaled_dot_product_attention(q.view(B, 1, H * L, -1), kv, kv, attn_mask=visible, scale=self.scale)
+        out = F.scaled_dot_product_attention(q.view(B, 1, H * L, -1), kv, kv, attn_mask=mask, scale=self.scale)
         out = out[..., :K].view(B, H, L, K).transpose(0, 1).reshape(H, B * L, K)  # [H, B*L, K]
         out = torch.bmm(out, w_uv_t)  # [H, B*L, V]
         return out.view(H, B, L, -1).permute(1, 2, 0, 3)  # [B, L, H, V]

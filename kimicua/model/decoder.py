@@ -62,18 +62,22 @@ class Moonlight(nn.Module):
         caches: list[LayerCache] | None = None,
         start: int | torch.Tensor = 0,
         last_only: bool = False,
+        span: int | None = None,
     ) -> torch.Tensor:
         """embeds [B, L, D] at positions start..start+L-1 -> logits [B, L, V] ([B, 1, V] if last_only).
 
-        `start` is an int (all rows alike) or a LongTensor [B] of per-row positions (decode).
+        `start` is an int (all rows alike) or a LongTensor [B] of per-row positions (decode); with
+        the latter, attention reads cache positions 0..span-1 (all T by default; the caller
+        knows the rows' lengths and passes span > every new position).
         """
         L = embeds.shape[1]
         if isinstance(start, torch.Tensor):
             if caches is None:
                 raise ValueError("per-row positions (a start tensor) need caches to decode into")
-            cols, table = self.positions(caches[0].kv.shape[1], embeds.device)
+            T = caches[0].kv.shape[1]
+            cols, table = self.positions(T, embeds.device)
             pos = start.unsqueeze(-1) if L == 1 else start.unsqueeze(-1) + cols[:L]  # [B, L]
-            start = RowPositions.of(pos, cols)  # once for all layers
+            start = RowPositions.of(pos, cols[:span], T, embeds.dtype)  # once for all layers
             rot = table[pos]  # [B, L, 1, R/2]
         else:
             pos = torch.arange(start, start + L, device=embeds.device)  # [L]

@@ -221,7 +221,7 @@ class BatchEngine:
             p = self._requests[i].params
             if p.temperature > 0.0:
                 tok[i : i + 1] = sample(logits[i : i + 1], p.temperature, p.top_p, self._requests[i].generator)
-        logprob = logits.gather(-1, tok[:, None])[:, 0] - logits.logsumexp(-1)  # [n] log_softmax at tok
+        logprob = logits.log_softmax(-1).gather(-1, tok[:, None])[:, 0]  # [n] (logsumexp is ~10x slower on CPU)
         host_tok, host_lp = torch.stack((tok, logprob)).tolist()  # the step's one sync (ids < 2^24: exact in float32)
         now = time.perf_counter()
         done: dict[int, Generation] = {}
@@ -246,7 +246,9 @@ class BatchEngine:
             # rows up to the last busy one, free rows included (they write a throwaway entry at
             # their position 0, which the next prefill of that slot overwrites): a slice, not a gather
             m = going[-1] + 1
-            self._decode(tok, m)  # self.logits[:m] = the next logits
+            r = self._requests
+            length = max(r[i].prompt_tokens + len(r[i].token_ids) for i in going)  # positions held after this token
+            self._decode(tok, m, length)  # self.logits[:m] = the next logits
             self.pos[:m] += self.live[:m]
         return done
 

@@ -91,11 +91,14 @@ class KimiVL(nn.Module):
         emb = self.embed(input_ids, pixel_values, image_grid_hws)
         return self.language_model(emb, caches, start, last_only=True)
 
-    def decode(self, input_ids: torch.Tensor, caches: list[LayerCache], positions: torch.Tensor) -> torch.Tensor:
+    def decode(
+        self, input_ids: torch.Tensor, caches: list[LayerCache], positions: torch.Tensor, span: int | None = None
+    ) -> torch.Tensor:
         """Decode step: one new text token per row (input_ids [B, 1]) at positions [B] -> logits [B, 1, V].
 
-        No image and no placeholder check (the engine never samples the placeholder): nothing
-        here reads a value back to the host, so a CUDA graph can record it.
+        Attention reads cache positions 0..span-1 (span > every position; default all). No image
+        and no placeholder check (the engine never samples the placeholder): nothing here reads
+        a value back to the host, so a CUDA graph can record it.
         """
         emb = self.language_model.model.embed_tokens(input_ids)
-        return self.language_model(emb, caches, positions, last_only=True)
+        return self.language_model(emb, caches, positions, last_only=True, span=span)

@@ -98,8 +98,8 @@ class ExpertBank(nn.Module):
         T, A = ids.shape
         flat = ids.flatten()  # [T*A]
         xs = x.repeat_interleave(A, dim=0).unsqueeze(-1)  # [T*A, D, 1]
-        gate, up = torch.bmm(self.w13[flat], xs).chunk(2, dim=1)  # [T*A, I, 1] each
-        out = torch.bmm(self.w2[flat], F.silu(gate) * up).squeeze(-1)  # [T*A, D]
+        gate, up = torch.bmm(self.w13.index_select(0, flat), xs).chunk(2, dim=1)  # [T*A, I, 1] each
+        out = torch.bmm(self.w2.index_select(0, flat), F.silu(gate) * up).squeeze(-1)  # [T*A, D]
         return self._combine(out, weights, x.dtype)
 
     def grouped_mm(self, x: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
