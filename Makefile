@@ -14,7 +14,7 @@ EXTRAS ?= model,data,scale,osworld,serve,dev
 # bubblewrap: the episode sandbox; scrot: what pyautogui.screenshot() needs on X11
 # (the peer of benchmarks/capture.py and overhead.py); tesseract-ocr: the OCR of
 # OSWorld's compare_image_text.
-APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot tesseract-ocr tmux
+APT_PACKAGES := xvfb xauth x11-utils xdotool wmctrl openbox xterm mousepad xdg-utils chromium fonts-dejavu-core bubblewrap scrot tesseract-ocr tmux libreoffice-calc libreoffice-writer libreoffice-impress gimp vlc thunderbird
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH) $(TORCH_INDEX) $(EXTRAS)' | md5sum | cut -c1-8)
 
 .PHONY: setup system demo test clean
