@@ -18,6 +18,7 @@ from Xlib.ext import xtest
 
 NO_SYMBOL = 0
 REUSE_PAUSE_S = 0.2  # before remapping a keycode that was pressed for another symbol
+SAME_KEY_GAP_S = 0.002  # two X server milliseconds between presses of one key
 
 
 def keysym_of(char: str) -> int:
@@ -48,6 +49,7 @@ class KeysymTyper:
         self._shift = xdisplay.keysym_to_keycode(XK.XK_Shift_L)
         self._load_map()
         self._spare_used: OrderedDict[int, float] = OrderedDict()  # keycode -> last press
+        self._last_code, self._last_time = 0, 0.0  # the key tapped last, and when
 
     def _load_map(self) -> None:
         first = self.d.display.info.min_keycode
@@ -90,6 +92,13 @@ class KeysymTyper:
         return code, False
 
     def _tap(self, code: int, shifted: bool) -> None:
+        # LibreOffice drops a key pressed again in the same X server millisecond ("food"
+        # arrived as "fod"): the same keycode waits until the server's clock has moved on.
+        if code == self._last_code:
+            wait = SAME_KEY_GAP_S - (time.monotonic() - self._last_time)
+            if wait > 0:
+                time.sleep(wait)
+        self._last_code, self._last_time = code, time.monotonic()
         if shifted:
             xtest.fake_input(self.d, X.KeyPress, self._shift)
         xtest.fake_input(self.d, X.KeyPress, code)

@@ -98,8 +98,8 @@ def test_a_broken_getter_scores_zero_with_a_reason(ctx):
 def test_unsupported_metric_or_getter_is_named(ctx):
     with pytest.raises(UnsupportedEvaluator, match="metric 'compare_tables_on_mars'"):
         evaluate(Evaluator(func="compare_tables_on_mars", result={"type": "vm_file", "path": "x"}), FakeEnv(), ctx, [])
-    with pytest.raises(UnsupportedEvaluator, match="getter 'accessibility_tree'"):
-        evaluate(Evaluator(func="exact_match", result={"type": "accessibility_tree"}), FakeEnv(), ctx, [])
+    with pytest.raises(UnsupportedEvaluator, match="getter 'telepathy'"):
+        evaluate(Evaluator(func="exact_match", result={"type": "telepathy"}), FakeEnv(), ctx, [])
 
 
 def test_file_getters_and_cloud_file(ctx, tmp_path):
