@@ -4,13 +4,15 @@ Task JSON names machine-specific places through placeholders so a task is not ti
 to one machine: ``{workdir}`` and ``{home}`` (the episode's fresh home as the env's
 apps see it: /home/user in the sandbox), ``{pages}`` (the loopback page server's base
 URL, no trailing slash), and OSWorld's own ``{SCREEN_WIDTH}``, ``{SCREEN_HEIGHT}``,
-``{SCREEN_WIDTH_HALF}``, ``{SCREEN_HEIGHT_HALF}``.
+``{SCREEN_WIDTH_HALF}``, ``{SCREEN_HEIGHT_HALF}`` and ``{CLIENT_PASSWORD}`` (the VM user's
+password, $KIMICUA_VM_PASSWORD or OSWorld's default).
 Only these exact names are replaced, so other braces (Python dicts, OSWorld's
 ``{DayD}`` date rules) pass through untouched.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,10 @@ from typing import Any
 from kimicua.env.geometry import Size
 
 _NAMES = ("workdir", "pages", "home", "SCREEN_WIDTH_HALF", "SCREEN_HEIGHT_HALF",
-          "SCREEN_WIDTH", "SCREEN_HEIGHT")
+          "SCREEN_WIDTH", "SCREEN_HEIGHT", "CLIENT_PASSWORD")
+# The VM user's password that OSWorld's sudo steps type: "password" on its VMware,
+# VirtualBox and docker images (OSWorld's default); set it for other images.
+PASSWORD_ENV = "KIMICUA_VM_PASSWORD"
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(_NAMES) + r")\}")
 
 
@@ -47,7 +52,7 @@ class RunContext:
 
     def variables(self) -> dict[str, str]:
         home = self.home or str(self.workdir)
-        values = {"workdir": home, "home": home}
+        values = {"workdir": home, "home": home, "CLIENT_PASSWORD": os.environ.get(PASSWORD_ENV, "password")}
         if self.pages is not None:
             values["pages"] = self.pages
         if self.screen is not None:

@@ -107,3 +107,10 @@ def test_cli_list_and_check():
     assert data["loaded"] == data["runnable"] >= 24 and data["unsupported"] == {}
     missing = runner.invoke(app, ["check", "no/such/path"])
     assert missing.exit_code == 2 and "not a built-in suite" in missing.output
+
+
+def test_the_vm_password_placeholder_is_osworlds_default_or_the_users(tmp_path, monkeypatch):
+    ctx = RunContext(tmp_path)
+    assert substitute("echo {CLIENT_PASSWORD} | sudo -S true", ctx.variables()) == "echo password | sudo -S true"
+    monkeypatch.setenv("KIMICUA_VM_PASSWORD", "s3cret")
+    assert substitute("{CLIENT_PASSWORD}", ctx.variables()) == "s3cret"
