@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import urllib.request
 from urllib.parse import urlsplit
@@ -31,14 +30,19 @@ CONNECT_TIMEOUT_S = 20.0
 
 
 class DesktopBrowser:
-    """Chromium started by ``runner`` with a DevTools port, a fresh profile (``profile``
-    as the runner's apps see it, ``profile_host`` on this machine) and a CDP connection."""
+    """Chromium started by ``runner`` with a DevTools port, its profile (``profile`` as the
+    runner's apps see it, ``profile_host`` on this machine; kept, so a restarted Chromium
+    finds it) and a CDP connection."""
 
     def __init__(self, runner: Runner, screen: Size, scale: float, profile: str, profile_host: Path,
                  policy: UrlPolicy = UrlPolicy()):
         self.runner = runner
         self._profile_host = profile_host
-        shutil.rmtree(profile_host, ignore_errors=True)
+        profile_host.mkdir(parents=True, exist_ok=True)
+        # What an earlier Chromium of this profile left: its port, and its lock (a pid of
+        # another sandbox, which this one would take for a live Chromium).
+        for stale in ("DevToolsActivePort", "SingletonLock", "SingletonSocket", "SingletonCookie"):
+            (profile_host / stale).unlink(missing_ok=True)
         # Port 0: Chromium picks a free port and writes it to DevToolsActivePort in the
         # profile, so no other process can take the port between choosing and binding.
         self.pid = runner.launch(
@@ -140,7 +144,6 @@ class DesktopBrowser:
             except EnvError:
                 pass  # the sandbox is gone, and Chromium with it
             self.pid = None
-            shutil.rmtree(self._profile_host, ignore_errors=True)
         if self._pw is not None:
             chromium.release_playwright()
             self._pw = None

@@ -38,6 +38,8 @@ LOST_PATIENCE_S = 1.0  # how long a lost X connection may take to show as an exi
 CHROMIUM_CLASSES = ("Chromium", "Google-chrome")  # WM_CLASS of the desktop's browser windows
 
 
+CHROME_USER_DATA = ".config/google-chrome"  # under the home, as Google Chrome on OSWorld's VM
+
 class DesktopEnv(ControlledEnv):
     """A desktop on ``display`` (``":0"`` = the user's own, used only when asked) or on a
     private Xvfb of ``size`` x ``scale`` physical pixels.
@@ -260,10 +262,12 @@ class DesktopEnv(ControlledEnv):
         if self._browser is not None and not self._browser.alive():
             self._close_browser()
         if self._browser is None:
-            host = self.workspace.tmp / "chromium-profile"
-            profile = "/tmp/chromium-profile" if self.sandboxed else str(host)
-            self._browser = DesktopBrowser(self._runner, self.screen, self.scale, profile, host,
-                                           self.guard.urls)
+            # Chrome's own place in the episode's home, where OSWorld's tasks prepare its
+            # Preferences and read its Bookmarks and History; it lasts the episode, so
+            # a browser restarted by the task (pkill chrome, then launch) keeps it.
+            profile = f"{self.home}/{CHROME_USER_DATA}"
+            self._browser = DesktopBrowser(self._runner, self.screen, self.scale, profile,
+                                           self.host_path(profile, write=True), self.guard.urls)
             self._controller.navigator = self._browser
         return self._browser
 

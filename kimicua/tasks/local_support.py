@@ -1,7 +1,6 @@
 """Why a task cannot run on the local desktop though every step, getter and metric it
 uses is implemented: a program this machine lacks (or that cannot work in the
-sandbox), a setup that prepares Chrome's profile where the local Chromium does not
-look, Chrome's settings pages behind the URL policy, an accessibility tree the
+sandbox), Chrome's settings pages behind the URL policy, an accessibility tree the
 sandbox does not have, or (offline) the network.
 
 Each reason is one line; ``local_reasons`` lists them in file order, without repeats.
@@ -109,12 +108,6 @@ def programs(task: Task) -> list[str]:
     return list(dict.fromkeys(p for p in found if not p.startswith(("/home/", "~/", "./"))))
 
 
-def _prepares_chrome_profile(task: Task) -> bool:
-    steps = task.config
-    return any(s.type == "update_browse_history" for s in steps) or any(
-        CHROME_PROFILE in json.dumps(s.parameters) for s in steps if s.type in _COMMAND_STEPS)
-
-
 def _needs_chrome_pages(task: Task) -> bool:
     if any(s.get("type") in CHROME_SETTINGS_GETTERS for s in _getter_specs(task)):
         return True
@@ -128,9 +121,6 @@ def local_reasons(task: Task, *, offline: bool = False, policy: UrlPolicy = UrlP
     reasons = [r for r in (missing_reason(p) for p in programs(task)) if r]
     if any(s.get("type") in _A11Y_GETTERS for s in _getter_specs(task)):
         reasons.append(a11y_reason())
-    if _prepares_chrome_profile(task):
-        reasons.append(f"prepares Chrome's profile in ~/{CHROME_PROFILE} before Chrome starts; "
-                       "the local Chromium keeps its profile elsewhere")
     if _needs_chrome_pages(task) and policy.refusal(SETTINGS_PAGE):
         reasons.append("needs Chrome's settings pages (chrome://), which the URL policy refuses; "
                        "allow them with --allow-url 'chrome://*'")

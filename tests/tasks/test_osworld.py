@@ -215,8 +215,6 @@ def test_local_verdicts_name_what_the_local_desktop_lacks_and_the_vm_has():
         (_task(result={"type": "vm_command_line", "command": "gsettings get org.gnome.desktop.session idle-delay"}),
          "GNOME settings"),
         (_task([{"type": "open", "parameters": {"path": "/home/user/Documents/Fundings"}}]), "missing app nautilus"),
-        (_task([_launch("mkdir -p ~/.config/google-chrome/Default && echo {} > ~/.config/google-chrome/Default/"
-                        "Preferences", shell=True)]), "prepares Chrome's profile"),
         (_task(result={"type": "enable_do_not_track"}), "chrome://"),
         (_task(result={"type": "accessibility_tree"}), "needs AT-SPI"),
     ]
@@ -225,6 +223,10 @@ def test_local_verdicts_name_what_the_local_desktop_lacks_and_the_vm_has():
         assert not local.ok and any(reason in r for r in local.reasons()), (reason, local.reasons())
         assert vm.ok, vm.reasons()
         assert reason in local.describe()
+    # A profile prepared before Chrome starts is where the local Chromium looks too.
+    prepared = _task([_launch("mkdir -p ~/.config/google-chrome/Default && echo {} > "
+                              "~/.config/google-chrome/Default/Preferences", shell=True)])
+    assert support(prepared).ok
     # The run's URL policy decides Chrome's settings pages; the network only offline.
     settings = _task(result={"type": "enable_do_not_track"})
     assert support(settings, policy=UrlPolicy(allow=("chrome://*",))).ok

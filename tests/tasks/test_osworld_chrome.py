@@ -136,3 +136,28 @@ def test_page_getters_read_known_pages(env, site, tmp_path):
     assert open(pdf, "rb").read(5) == b"%PDF-"
     # The getters' own tabs are closed again: the agent's tabs are as they were.
     assert [t["url"] for t in get("open_tabs_info")][-1] == start and env.page_url() == start
+
+
+def test_a_profile_prepared_before_chrome_starts_is_the_one_it_uses(env):
+    """OSWorld's tasks write Chrome's files under ~/.config/google-chrome before launching
+    it; the local Chromium keeps its profile there, and across a restart."""
+    bookmarks = {"version": 1, "roots": {
+        "bookmark_bar": {"children": [{"name": "Prepared", "type": "url", "url": "http://127.0.0.1:9/p"}],
+                         "name": "Bookmarks bar", "type": "folder"},
+        "other": {"children": [], "name": "Other bookmarks", "type": "folder"},
+        "synced": {"children": [], "name": "Mobile bookmarks", "type": "folder"}}}
+    task = parse_task({"id": "prepared-profile", "instruction": "i", "evaluator": {
+        "func": "exact_match", "result": {"type": "bookmarks"}, "expected": {"type": "rule", "rules": {}}},
+        "config": [
+            {"type": "execute", "parameters": {"command": "mkdir -p ~/.config/google-chrome/Default",
+                                                "shell": True}},
+            {"type": "launch", "parameters": {"command": ["google-chrome", "--remote-debugging-port=1337"]}}]})
+    env.reset()
+    with TaskRun(task, env) as run:
+        source = run.workdir / "Bookmarks"  # put in place before Chrome starts, as a download step does
+        source.write_text(json.dumps(bookmarks))
+        env.put_file(source, "~/.config/google-chrome/Default/Bookmarks")
+        run.setup(env)
+        got = GETTERS["bookmarks"](env, run.ctx, {"type": "bookmarks"})
+    names = [b["name"] for b in got["bookmark_bar"]["children"]]
+    assert names == ["Prepared"]
