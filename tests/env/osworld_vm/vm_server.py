@@ -54,6 +54,12 @@ class LoopbackVm:
         self.display = Display.start(size)
         self.workspace = Workspace(sandboxed=True)
         ws = self.workspace
+        # The VM's default text editor, as Ubuntu's gedit is on OSWorld's image: without it
+        # xdg-open picks LibreOffice Writer when it is installed, and its first-run tip is
+        # the window in front.
+        (ws.home / ".config").mkdir()
+        (ws.home / ".config" / "mimeapps.list").write_text(
+            "[Default Applications]\ntext/plain=org.xfce.mousepad.desktop\n")
         bin_dir = ws.tmp / BIN.removeprefix("/tmp/")
         bin_dir.mkdir()
         _shims(bin_dir)
