@@ -92,20 +92,21 @@ class KeysymTyper:
         return code, False
 
     def _tap(self, code: int, shifted: bool) -> None:
-        # LibreOffice drops a key pressed again in the same X server millisecond ("food"
-        # arrived as "fod"): the same keycode waits until the server's clock has moved on.
+        # LibreOffice takes a key pressed in the same X server millisecond as its previous
+        # release for auto-repeat and drops it ("food" arrived as "fod", "4400" as "400"):
+        # the same keycode waits until the server's clock has moved on since that release.
         if code == self._last_code:
             wait = SAME_KEY_GAP_S - (time.monotonic() - self._last_time)
             if wait > 0:
                 time.sleep(wait)
-        self._last_code, self._last_time = code, time.monotonic()
         if shifted:
             xtest.fake_input(self.d, X.KeyPress, self._shift)
         xtest.fake_input(self.d, X.KeyPress, code)
         xtest.fake_input(self.d, X.KeyRelease, code)
         if shifted:
             xtest.fake_input(self.d, X.KeyRelease, self._shift)
-        self.d.sync()
+        self.d.sync()  # the server has processed the release: its time is behind us now
+        self._last_code, self._last_time = code, time.monotonic()
         if code in self._spare_used:
             self._spare_used[code] = time.monotonic()
             self._spare_used.move_to_end(code)

@@ -59,12 +59,6 @@ def pages_url():
     server.server_close()
 
 
-def expose_pages(env, pages_url: str):
-    """Let ``env``'s sandboxed apps reach the test page server (their network is off)."""
-    env.expose_port(int(pages_url.rsplit(":", 1)[1]))
-    return env
-
-
 def wait_until(fn, timeout=5.0, interval=0.03):
     """Poll ``fn`` until it returns a truthy value; that value, or the last one on timeout."""
     deadline = time.monotonic() + timeout

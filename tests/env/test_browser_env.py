@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import expose_pages
+from page_access import expose_pages
 
 from kimicua.env import EnvError, Size, TimeLimit
 from kimicua.env.actions import (Back, Click, Done, Drag, Fail, Forward, Hotkey, Key, KeyDown,

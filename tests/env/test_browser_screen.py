@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import expose_pages
+from page_access import expose_pages
 
 from kimicua.env import Size
 from kimicua.env.actions import Click, Move, Navigate

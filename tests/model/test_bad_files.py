@@ -257,7 +257,7 @@ def test_run_reports_a_bad_checkpoint_before_any_display(broken, tmp_path, monke
     """The model loads before the first env: a bad file ends the run with its line, exit 2."""
     ck, named, problem = broken
     monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.setattr("kimicua.tools.runner.make_env", lambda *a, **k: pytest.fail("an env was started"))
+    monkeypatch.setattr("kimicua.tools.runner.episodes.make_env", lambda *a, **k: pytest.fail("an env was started"))
     res = runner.invoke(app, ["run", "all", "--model", str(ck), "--results", str(tmp_path / "runs")])
     assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     assert res.exit_code == 2 and "Traceback" not in res.output
