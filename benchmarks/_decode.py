@@ -51,6 +51,26 @@ def ours_vs_deepseek(model: KimiVL, ids, pv, grid, steps: int) -> tuple[list[flo
     return ours_s[1:], theirs_s[1:]  # the first step of each warms up
 
 
+def bound_fractions(model: KimiVL, ids, pv, grid, steps: int, nbytes: float) -> tuple[list[float], list[float]]:
+    """(step seconds, fraction of the bandwidth bound) for `steps` engine steps, each next to a read
+    of a 1 GiB buffer: on a host whose memory bandwidth swings (neighbours), each step is held
+    against the bandwidth of its own moment."""
+    engine = engine_with_prompt(model, ids, pv, grid, steps)
+    buf = torch.ones(1 << 28)  # 1 GiB of float32
+    engine.step()  # warm-up
+    times, fractions = [], []
+    for _ in range(steps - 1):
+        t = time.perf_counter()
+        buf.sum()
+        bw = buf.numel() * 4 / (time.perf_counter() - t)
+        t = time.perf_counter()
+        engine.step()
+        step = time.perf_counter() - t
+        times.append(step)
+        fractions.append(nbytes / bw / step)
+    return times, fractions
+
+
 def components(model: KimiVL) -> dict[str, list[torch.nn.Module]]:
     """The decoder's modules by component, each timed on its own (leaves: no double counting)."""
     lm = model.language_model

@@ -36,7 +36,7 @@ from kimicua.model.config import KimiVLConfig
 from kimicua.model.engine import generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_decode.py, run from anywhere
-from _decode import ours_vs_deepseek, print_profile  # noqa: E402
+from _decode import bound_fractions, ours_vs_deepseek, print_profile  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 GRID, TEXT_TOKENS = (48, 86), 100
@@ -181,6 +181,10 @@ def run(cfg: KimiVLConfig, dtype_name: str, decode_tokens: int, bw: float, peer_
           f"= {nbytes / t_dec / 1e9:.1f} GB/s; bandwidth bound {bound:.1f} tok/s -> {1 / t_dec / bound:.0%} of bound "
           f"at {bw / 1e9:.1f} GB/s (load average {os.getloadavg()[0]:.1f})")
     if peer_steps > 1:
+        times, fractions = bound_fractions(model, ids, pv, grid, peer_steps, nbytes)
+        print(f"[{dtype_name}] decode steps each beside a 1 GiB read (bandwidth of the moment): median "
+              f"{statistics.median(times) * 1e3:.0f} ms/token at {statistics.median(fractions):.0%} of that bound "
+              f"(range {min(fractions):.0%}-{max(fractions):.0%} over {len(times)} steps)")
         ours, theirs = ours_vs_deepseek(model, ids, pv, grid, peer_steps)
         o, p = statistics.median(ours), statistics.median(theirs)
         print(f"[{dtype_name}] decode step at {L}+ cached tokens, median of {len(ours)} interleaved: engine.step() "
