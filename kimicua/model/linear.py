@@ -29,12 +29,13 @@ SPLIT_MIN_BYTES = 1 << 20
 
 def linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [..., D] @ weight [N, D]^T -> [..., N], the same product as F.linear (no bias)."""
-    if x.device.type != "cpu":
+    if x.is_cuda:
         return F.linear(x, weight)
     N, D = weight.shape
     M = x.numel() // D
-    big = weight.numel() * weight.element_size() >= SPLIT_MIN_BYTES and weight.is_contiguous()
-    if weight.dtype == torch.float32 and 0 < M <= SPLIT_MAX_ROWS and big:
+    if weight.dtype == torch.float32:
+        if not 0 < M <= SPLIT_MAX_ROWS or N * D * 4 < SPLIT_MIN_BYTES or not weight.is_contiguous():
+            return F.linear(x, weight)
         k = next((k for k in SPLIT if N % k == 0), 1)
         rows = x.reshape(M, D)
         out = torch.bmm(weight.view(k, N // k, D), rows.t().expand(k, D, M))  # [k, N/k, M]

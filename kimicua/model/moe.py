@@ -26,6 +26,10 @@ class SwiGLU(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
+def _f32(t: torch.Tensor) -> torch.Tensor:
+    return t if t.dtype == torch.float32 else t.float()  # no call where it is one: decode is call-bound
+
+
 class Router(nn.Module):
     """noaux_tc routing: choose by biased sigmoid scores, weigh by the unbiased ones."""
 
@@ -39,8 +43,8 @@ class Router(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [T, D] -> (expert ids [T, A], float32 weights [T, A])."""
-        scores = F.linear(x.float(), self.weight.float()).sigmoid()  # [T, E] in float32
-        choice = scores + self.e_score_correction_bias.float()  # bias steers the choice only
+        scores = F.linear(_f32(x), _f32(self.weight)).sigmoid()  # [T, E] in float32
+        choice = scores + _f32(self.e_score_correction_bias)  # bias steers the choice only
         ids = choice.topk(self.top_k, dim=-1, sorted=False).indices  # [T, A]
         weights = scores.gather(1, ids)
         if self.top_k > 1 and self.norm_topk_prob:
@@ -88,8 +92,8 @@ class ExpertBank(nn.Module):
             if ids.numel() <= GATHER_MAX_PAIRS or torch.cuda.is_current_stream_capturing():
                 return self.gathered(x, ids, weights)
             return self.grouped(x, ids, weights)
-        expert_bytes = (self.w13[0].numel() + self.w2[0].numel()) * self.w13.element_size()
-        if ids.numel() * expert_bytes <= GATHER_MAX_BYTES:
+        _, I2, D = self.w13.shape
+        if ids.numel() * (3 * I2 // 2) * D * self.w13.element_size() <= GATHER_MAX_BYTES:  # the copy's bytes
             return self.gathered(x, ids, weights)
         return self.grouped(x, ids, weights)
 
@@ -137,6 +141,8 @@ class ExpertBank(nn.Module):
         """out [T*A, D] in (token, slot) order -> the weighted sum over slots [T, D], in float32
         as the reference does."""
         T, A = weights.shape
+        if out.dtype == torch.float32:  # one product does the weighting and the sum
+            return torch.bmm(weights.unsqueeze(1), out.view(T, A, -1)).view(T, -1)
         return (out.view(T, A, -1).float() * weights.unsqueeze(-1)).sum(1).to(dtype)
 
 
