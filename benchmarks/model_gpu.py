@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 import warnings
 
 os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")  # before CUDA starts: less fragmentation
@@ -215,7 +216,12 @@ def main() -> None:
           f"{'% nominal':>9s} {'% copy bw':>9s} {'syncs/step':>10s}")
     for B in (int(b) for b in args.batches.split(",")):
         for graphs in ((False, True) if dev.type == "cuda" else (False,)):
-            r = decode(model, cfg, (w, h), args.text_tokens, B, args.decode_tokens, graphs, dev)
+            try:
+                r = decode(model, cfg, (w, h), args.text_tokens, B, args.decode_tokens, graphs, dev)
+            except Exception as e:  # one failed configuration must not lose the others' figures
+                print(f"{B:5d} {'on' if graphs else 'off':>6s} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+                traceback.print_exc(limit=-3)
+                continue
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
             nbytes = step_bytes(cfg, B, r["span"])
@@ -235,7 +241,11 @@ def main() -> None:
             sizes = [4 * sum(p.numel() for p in layer.parameters()) for layer in model.language_model.model.layers]
             fixed = 2 * weights - sum(sizes)  # everything else in fp32
             keep = max(1, sum(1 for i in range(layers) if fixed + sum(sizes[: i + 1]) <= room))
-        print(precision_check(model, cfg, dev, keep))
+        try:
+            print(precision_check(model, cfg, dev, keep))
+        except Exception as e:
+            print(f"bf16 vs fp32 check failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            traceback.print_exc(limit=-3)
 
 
 if __name__ == "__main__":
