@@ -262,3 +262,24 @@ def test_act_batch_samples_prompt_i_with_seed_plus_i(ckpt):
     assert together.act(prompts[0]).token_ids == one_by_one.act(prompts[0]).token_ids  # both at call 4 now
     together.reset(5)
     assert together.act_batch(prompts[:1])[0].token_ids == singles[0].token_ids
+
+
+@pytest.fixture(scope="module")
+def ckpt_2506(tmp_path_factory):
+    from kimicua.model.tiny import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny_2506"), seed=0, style="thinking-2506")
+
+
+def test_sampling_defaults_come_from_the_checkpoint_and_the_user_wins(ckpt, ckpt_2506):
+    from kimicua.model.generation_config import INSTRUCT_MAX_NEW_TOKENS, THINKING_MAX_NEW_TOKENS
+
+    plain = LocalPolicy(ckpt)  # no generation_config.json: greedy, the Instruct budget
+    assert (plain.temperature, plain.top_p, plain.max_new_tokens) == (0.0, 1.0, INSTRUCT_MAX_NEW_TOKENS)
+    thinking = LocalPolicy(ckpt_2506)  # its generation_config.json: temperature 0.8; a thinking budget
+    assert thinking.defaults.thinking
+    assert (thinking.temperature, thinking.top_p, thinking.max_new_tokens) == (0.8, 1.0, THINKING_MAX_NEW_TOKENS)
+    mine = make_policy(str(ckpt_2506), temperature=0.0, top_p=0.9, max_new_tokens=64)
+    assert (mine.temperature, mine.top_p, mine.max_new_tokens) == (0.0, 0.9, 64)
+    unset = make_policy(str(ckpt_2506), temperature=None)  # an unset CLI flag keeps the checkpoint's
+    assert unset.temperature == 0.8

@@ -31,8 +31,18 @@ def _torch_dtype(dtype):
     return getattr(torch, name)
 
 
+def _first(*values):
+    """The first value that is not None."""
+    return next(v for v in values if v is not None)
+
+
 class LocalPolicy:
-    """Kimi-VL loaded from ``checkpoint`` (a directory or a hub id), greedy by default.
+    """Kimi-VL loaded from ``checkpoint`` (a directory or a hub id).
+
+    Sampling settings the caller leaves None come from the checkpoint's generation_config.json
+    (temperature, top_p, max_new_tokens; model/generation_config.py), else greedy, top_p 1 and
+    a max_new_tokens by answer style: 512 for an Instruct checkpoint, 4096 for a thinking one.
+    The caller's values win. ``defaults`` holds what the checkpoint's files say.
 
     A checkpoint that cannot be found, downloaded or read raises the model package's
     CheckpointError, a ValueError whose one-line message names the file or hub id.
@@ -49,22 +59,27 @@ class LocalPolicy:
         *,
         dtype=None,
         device: str = "cpu",
-        temperature: float = 0.0,
-        top_p: float = 1.0,
+        temperature: float | None = None,
+        top_p: float | None = None,
         seed: int | None = None,
-        max_new_tokens: int = 512,
+        max_new_tokens: int | None = None,
     ):
+        from kimicua.model.generation_config import read_generation_defaults
         from kimicua.model.weights import load_checkpoint
 
-        if temperature < 0 or not 0 < top_p <= 1 or max_new_tokens < 1:
+        if (temperature is not None and temperature < 0) or (top_p is not None and not 0 < top_p <= 1) \
+                or (max_new_tokens is not None and max_new_tokens < 1):
             raise ValueError("need temperature >= 0, 0 < top_p <= 1 and max_new_tokens >= 1")
         self.checkpoint = str(checkpoint)
         # a missing, unreachable or broken checkpoint raises CheckpointError (a ValueError): one
         # line naming the file or hub id, which callers report as it is
-        self.model, self.processor, _ = load_checkpoint(checkpoint, dtype=_torch_dtype(dtype), device=device)
+        self.model, self.processor, directory = load_checkpoint(checkpoint, dtype=_torch_dtype(dtype), device=device)
         self.name = Path(self.checkpoint).name if Path(self.checkpoint).is_dir() else self.checkpoint
-        self.temperature, self.top_p, self.seed = temperature, top_p, seed
-        self.max_new_tokens = max_new_tokens
+        self.defaults = d = read_generation_defaults(directory, self.checkpoint)
+        self.temperature = _first(temperature, d.temperature, 0.0)
+        self.top_p = _first(top_p, d.top_p, 1.0)
+        self.max_new_tokens = _first(max_new_tokens, d.default_max_new_tokens)
+        self.seed = seed
         self._calls = 0
 
     def act(self, prompt: Prompt) -> Reply:
