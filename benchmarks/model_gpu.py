@@ -145,21 +145,62 @@ def decode(model, cfg, image: tuple[int, int], text_tokens: int, rows: int, step
     return out
 
 
-def precision_check(model, cfg, dev: torch.device, layers: int) -> str:
-    """bf16 vs fp32 logits of a short prompt over the first `layers` decoder layers (weights upcast)."""
+def profile(model, cfg, image: tuple[int, int], text_tokens: int, rows: int, dev: torch.device, steps: int = 3) -> None:
+    """Where one eager decode step's device time goes: the kernels by total time over `steps` steps
+    (device time per kernel is what a graph replay still pays; launch gaps are what it saves)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    from kimicua.model.engine import BatchEngine, SamplingParams
+
+    prompts = [prompt(cfg, *image, text_tokens, dev, seed=r) for r in range(rows)]
+    engine = BatchEngine(model, rows, prompts[0][0].shape[1] + steps + 16, cuda_graphs=False)
+    for ids, pv, grid in prompts:
+        engine.add(ids, pv, grid, SamplingParams(max_new_tokens=steps + 8))
+    for _ in range(3):
+        engine.step()
+    sync(dev)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    with torch_profile(activities=acts) as prof:
+        for _ in range(steps):
+            engine.step()
+        sync(dev)
+    if dev.type == "cuda":
+        stats = prof.key_averages()
+        launches = sum(e.count for e in stats if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+        print(f"profile, batch {rows}, eager: {launches / steps:.0f} kernel launches/step, "
+              f"{stats.total_average().self_device_time_total / steps / 1e3:.2f} ms device time/step")
+    key = "device_time_total" if dev.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=60))
+    del engine
+
+
+def precision_check(model, cfg, dev: torch.device, layers: int) -> list[str]:
+    """bf16 vs fp32 logits of a short prompt after 1, 2, 4, ... and `layers` decoder layers (weights
+    upcast in place at the end): random weights route on near-ties, so the gap grows with depth."""
     lm = model.language_model
-    lm.model.layers = lm.model.layers[:layers]
+    full = lm.model.layers
+    depths = sorted({d for d in (1, 2, 4, 8, layers) if d <= layers})
     ids, pv, grid = prompt(cfg, 224, 224, 24, dev, seed=1)
+    low = {}
     with torch.inference_mode():
-        low = model(ids, pv, grid).float()
+        for d in depths:
+            lm.model.layers = full[:d]
+            low[d] = model(ids, pv, grid).float()
+        kept = lm.model.layers = full[:layers]
+        del full  # the layers past `layers` go: fp32 needs their room
         sync(dev)
         model.float()
-        high = model(ids, pv, grid).float()  # the vision tower casts pixels to its weights' dtype
-    diff = (low - high).abs()
-    agree = (low.argmax(-1) == high.argmax(-1)).float().mean().item()
-    return (f"bf16 vs fp32 logits, {ids.shape[1]} tokens (224x224 image + 24 text), {layers} decoder layers: "
-            f"max |diff| {diff.max().item():.3g} = {diff.max().item() / high.abs().max().item():.2%} of max |logit|, "
-            f"mean |diff| {diff.mean().item():.3g}, top-1 agreement {agree:.0%}")
+        lines = []
+        for d in depths:
+            lm.model.layers = kept[:d]
+            high = model(ids, pv, grid).float()  # the vision tower casts pixels to its weights' dtype
+            diff = (low[d] - high).abs()
+            agree = (low[d].argmax(-1) == high.argmax(-1)).float().mean().item()
+            lines.append(f"bf16 vs fp32 logits, {ids.shape[1]} tokens (224x224 image + 24 text), {d:2d} decoder layers: "
+                         f"max |diff| {diff.max().item():.3g} = {diff.max().item() / high.abs().max().item():.2%} of max |logit|, "
+                         f"mean |diff| {diff.mean().item():.3g}, top-1 agreement {agree:.0%}")
+    return lines
 
 
 def main() -> None:
@@ -172,6 +213,7 @@ def main() -> None:
     ap.add_argument("--decode-tokens", type=int, default=32)
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--no-fp32-check", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="also profile one eager decode step per batch size")
     args = ap.parse_args()
     dev = torch.device(args.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -230,6 +272,9 @@ def main() -> None:
             used = "on" if r["graphs"] else ("off" if not graphs else "FAILED")
             print(f"{B:5d} {used:>6s} {r['step'] * 1e3:8.2f} {r['best'] * 1e3:6.2f} {B / r['step']:7.0f} "
                   f"{nbytes / measured * 1e3:8.2f} {nom:>9s} {nbytes / measured / r['step']:9.0%} {syncs:>10s}")
+    if args.profile:
+        for B in (int(b) for b in args.batches.split(",")):
+            profile(model, cfg, (w, h), args.text_tokens, B, dev)
     if dev.type == "cuda":
         print(f"peak memory (bf16 runs) {torch.cuda.max_memory_allocated(dev) / 2**30:.1f} GiB "
               f"of {torch.cuda.get_device_properties(dev).total_memory / 2**30:.0f} GiB")
@@ -242,7 +287,7 @@ def main() -> None:
             fixed = 2 * weights - sum(sizes)  # everything else in fp32
             keep = max(1, sum(1 for i in range(layers) if fixed + sum(sizes[: i + 1]) <= room))
         try:
-            print(precision_check(model, cfg, dev, keep))
+            print("\n".join(precision_check(model, cfg, dev, keep)))
         except Exception as e:
             print(f"bf16 vs fp32 check failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
             traceback.print_exc(limit=-3)

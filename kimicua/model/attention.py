@@ -195,10 +195,29 @@ class MLA(nn.Module):
         if L > 1:  # each head's rows see what their token sees
             mask = mask.view(-1, 1, 1, L, kv.shape[1]).expand(-1, 1, H, -1, -1).flatten(2, 3)
         kv = kv.unsqueeze(1)  # [B, 1, T, K+R]: the value is the latent, the rope key rides along
-        out = F.scaled_dot_product_attention(q.view(B, 1, H * L, -1), kv, kv, attn_mask=mask, scale=self.scale)
+        out = latent_attention(q.view(B, 1, H * L, -1), kv, mask, self.scale)
         out = out[..., :K].view(B, H, L, K).transpose(0, 1).reshape(H, B * L, K)  # [H, B*L, K]
         if matvec:  # [H, V, K] @ [H, K, B*L]
             out = torch.bmm(w_uv, out.transpose(1, 2)).transpose(1, 2)  # [H, B*L, V]
         else:  # [H, B*L, K] @ [H, K, V]
             out = torch.bmm(out, w_uv)
         return out.view(H, B, L, -1).permute(1, 2, 0, 3)  # [B, L, H, V]
+
+
+def latent_attention(q: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    """softmax(q kv^T * scale + mask) kv: q [B, 1, M, K+R] (every head's rows) over kv [B, 1, T, K+R].
+
+    On CUDA as two batched products around a float32 softmax: the fused SDPA kernels tile over
+    (batch, head, 32-row query blocks), which is ONE block for a decode step's 16 rows, so one
+    multiprocessor streamed the whole cache (127 us a layer at 2k positions on an H200, a third
+    of the step); cuBLAS splits the products over the cache instead. On CPU, SDPA's fused kernel.
+    """
+    if not q.is_cuda:
+        return F.scaled_dot_product_attention(q, kv, kv, attn_mask=mask, scale=scale)
+    return attention_products(q, kv, mask, scale)
+
+
+def attention_products(q: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    """latent_attention as two products around a float32 softmax (any device)."""
+    scores = torch.matmul(q, kv.transpose(-1, -2)).float().mul_(scale).add_(mask)  # [B, 1, M, T]
+    return torch.matmul(scores.softmax(-1).to(kv.dtype), kv)

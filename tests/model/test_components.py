@@ -159,3 +159,17 @@ def test_vision_pos_emb_bicubic_resize():
 
     want = sum(row * keys(2.25 - row) for row in (1, 2, 3, 4))
     assert math.isclose(up[5, 0, 0].item(), want, abs_tol=1e-5)
+
+
+def test_latent_attention_products_equal_sdpa():
+    """The CUDA decode path (two products around a float32 softmax) equals SDPA, masked positions included."""
+    from kimicua.model.attention import attention_products
+
+    g = torch.Generator().manual_seed(0)
+    q, kv = torch.randn(2, 1, 16, 72, generator=g), torch.randn(2, 1, 40, 72, generator=g)
+    hidden = torch.arange(40) > torch.tensor([30, 12]).view(2, 1, 1, 1)  # row 0 sees 31 positions, row 1 sees 13
+    mask = torch.zeros(2, 1, 16, 40).masked_fill_(hidden, float("-inf"))
+    want = torch.nn.functional.scaled_dot_product_attention(q, kv, kv, attn_mask=mask, scale=0.1)
+    torch.testing.assert_close(attention_products(q, kv, mask, 0.1), want, rtol=1e-5, atol=1e-5)
+    unmasked = torch.nn.functional.scaled_dot_product_attention(q, kv, kv, scale=0.1)
+    assert not torch.allclose(attention_products(q, kv, mask, 0.1), unmasked, atol=1e-3)
