@@ -22,11 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import torch
 
 from kimicua.model.attention import LayerCache
 from kimicua.model.graphs import DecodeStep
 from kimicua.model.kimi_vl import KimiVL
+from kimicua.model.routing import RoutingRecorder
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class Generation:
 
     `logprobs[i]` is log_softmax of the model's RAW logits (temperature 1, no top-p) at the
     chosen token: the model's own belief, comparable across sampling settings.
+    `stop_token`/`stop_logprob`: the stop id the answer ended on and its log-prob (None when it
+    ended on length): for RL it belongs to the response (the policy must learn to stop);
+    `response_ids`/`response_logprobs` hold the tokens with it.
+    `routing`: with routing recording on (routing.py), the top-k expert ids per response token
+    (stop included) and MoE layer, uint8 [len(response_ids), M, A]; None when off.
     `decode_s` runs from the first decode step after the prefill to the last token (steps shared
     with other rows, and prefills of rows added meanwhile, included).
     """
@@ -45,6 +52,18 @@ class Generation:
     prompt_tokens: int
     prefill_s: float
     decode_s: float
+    stop_token: int | None = None
+    stop_logprob: float | None = None
+    routing: np.ndarray | None = None
+
+    @property
+    def response_ids(self) -> list[int]:
+        """The generated ids with the stop token the answer ended on (what an RL trainer trains)."""
+        return self.token_ids if self.stop_token is None else [*self.token_ids, self.stop_token]
+
+    @property
+    def response_logprobs(self) -> list[float]:
+        return self.logprobs if self.stop_logprob is None else [*self.logprobs, self.stop_logprob]
 
     @property
     def decode_tokens_per_s(self) -> float:
@@ -106,14 +125,18 @@ class _Request:
     first_step: float | None = None  # perf_counter at the start of the first step that served it
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
+    routing: list[np.ndarray] = field(default_factory=list)  # [M, A] per response token (recording only)
 
 
 class BatchEngine:
     """`slots` sequences of up to `max_tokens` positions each (prompt + generated), decoded together."""
 
-    def __init__(self, model: KimiVL, slots: int, max_tokens: int, cuda_graphs: bool | None = None):
+    def __init__(self, model: KimiVL, slots: int, max_tokens: int, cuda_graphs: bool | None = None,
+                 record_routing: bool = False):
         """`cuda_graphs`: replay the decode step from CUDA graphs (graphs.py); by default on when
-        the whole model sits on one CUDA device, off on CPU and with offload."""
+        the whole model sits on one CUDA device, off on CPU and with offload.
+        `record_routing`: each Generation carries its routing record (routing.py); `close()`
+        takes the recorder's hooks off the model again. Off, nothing is hooked."""
         if slots < 1 or max_tokens < 1:
             raise ValueError(f"BatchEngine: need slots >= 1 and max_tokens >= 1, got {slots} and {max_tokens}")
         self.model, self.slots, self.max_tokens = model, slots, max_tokens
@@ -130,6 +153,12 @@ class BatchEngine:
             graphs = whole_on_gpu if cuda_graphs is None else cuda_graphs
             self._decode = DecodeStep(model, self.caches, self.pos, self.logits, graphs)
         self._requests: list[_Request | None] = [None] * slots
+        self._routing = RoutingRecorder(model, slots) if record_routing else None
+
+    def close(self) -> None:
+        """Take the routing recorder's hooks off the model (nothing to do when not recording)."""
+        if self._routing is not None:
+            self._routing.close()
 
     @property
     def cuda_graphs(self) -> bool:
@@ -186,6 +215,8 @@ class BatchEngine:
             generator = torch.Generator(device=dev).manual_seed(params.seed)
         row = [c.rows(slot, slot + 1) for c in self.caches]  # views
         t0 = time.perf_counter()
+        if self._routing is not None:
+            self._routing.prefill(slot)
         self.logits[slot] = self.model.step(ids, row, 0, pixel_values, image_grid_hws)[0, -1]
         self.pos[slot] = L
         self.live[slot] = 1
@@ -223,23 +254,31 @@ class BatchEngine:
                 tok[i : i + 1] = sample(logits[i : i + 1], p.temperature, p.top_p, self._requests[i].generator)
         logprob = logits.log_softmax(-1).gather(-1, tok[:, None])[:, 0]  # [n] (logsumexp is ~10x slower on CPU)
         host_tok, host_lp = torch.stack((tok, logprob)).tolist()  # the step's one sync (ids < 2^24: exact in float32)
+        routes = None if self._routing is None else self._routing.rows(n)  # [n, M, A]: what chose tok
         now = time.perf_counter()
         done: dict[int, Generation] = {}
         for i in busy:
             r = self._requests[i]
             token = int(host_tok[i])
             finish: Literal["stop", "length"] | None = None
+            stop: tuple[int, float] | tuple[None, None] = (None, None)
             if r.params.max_new_tokens == 0:
                 finish = "length"
             elif token in r.stops:
-                finish = "stop"
+                finish, stop = "stop", (token, host_lp[i])
             else:
                 r.token_ids.append(token)
                 r.logprobs.append(host_lp[i])
                 if len(r.token_ids) == r.params.max_new_tokens:
                     finish = "length"
+            if routes is not None and r.params.max_new_tokens > 0:  # a response token (or the stop) came
+                r.routing.append(routes[i])
             if finish is not None:
-                done[i] = Generation(r.token_ids, r.logprobs, finish, r.prompt_tokens, r.prefill_s, now - r.first_step)
+                routing = None
+                if routes is not None:
+                    routing = np.stack(r.routing) if r.routing else self._routing.empty()
+                done[i] = Generation(r.token_ids, r.logprobs, finish, r.prompt_tokens, r.prefill_s,
+                                     now - r.first_step, *stop, routing)
                 self._finish(i)
         going = self.busy
         if going:
@@ -248,6 +287,8 @@ class BatchEngine:
             m = going[-1] + 1
             r = self._requests
             length = max(r[i].prompt_tokens + len(r[i].token_ids) for i in going)  # positions held after this token
+            if self._routing is not None:
+                self._routing.decode()
             self._decode(tok, m, length)  # self.logits[:m] = the next logits
             self.pos[:m] += self.live[:m]
         return done
@@ -276,11 +317,13 @@ class ModelInputs:
 
 def generate_batch(
     model: KimiVL, prompts: Sequence[ModelInputs], params: SamplingParams | Sequence[SamplingParams] = SamplingParams(),
+    *, record_routing: bool = False,
 ) -> list[Generation]:
     """Generate for B prompts at once (one slot each, decoded together); results in prompt order.
 
     `params` is one SamplingParams for all, or one per prompt (say per-row seeds). Each row's
     answer equals that prompt generated alone (up to float rounding of batched matmuls).
+    `record_routing`: each Generation carries its routing record (routing.py).
     """
     if isinstance(params, SamplingParams):
         params = [params] * len(prompts)
@@ -289,10 +332,14 @@ def generate_batch(
     if not prompts:
         return []
     lengths = [torch.as_tensor(p.input_ids).numel() for p in prompts]
-    engine = BatchEngine(model, len(prompts), max(n + p.max_new_tokens for n, p in zip(lengths, params)))
-    for p, sp in zip(prompts, params):
-        engine.add(p.input_ids, p.pixel_values, p.image_grid_hws, sp)
-    done = engine.run()
+    engine = BatchEngine(model, len(prompts), max(n + p.max_new_tokens for n, p in zip(lengths, params)),
+                         record_routing=record_routing)
+    try:
+        for p, sp in zip(prompts, params):
+            engine.add(p.input_ids, p.pixel_values, p.image_grid_hws, sp)
+        done = engine.run()
+    finally:
+        engine.close()
     return [done[i] for i in range(len(prompts))]
 
 
@@ -307,7 +354,9 @@ def generate(
     top_p: float = 1.0,
     seed: int | None = None,
     stop_token_ids: Sequence[int] = (),
+    record_routing: bool = False,
 ) -> Generation:
     """Generate for one prompt (input_ids [1, L] or [L]); greedy when temperature == 0."""
     params = SamplingParams(max_new_tokens, temperature, top_p, seed, tuple(stop_token_ids))
-    return generate_batch(model, [ModelInputs(input_ids, pixel_values, image_grid_hws)], params)[0]
+    inputs = [ModelInputs(input_ids, pixel_values, image_grid_hws)]
+    return generate_batch(model, inputs, params, record_routing=record_routing)[0]
