@@ -57,9 +57,11 @@ def test_reply_has_aligned_tokens_logprobs_and_text(policy):
     assert isinstance(policy, Policy)
     assert 1 <= len(reply.token_ids) <= MAX_NEW
     assert len(reply.token_ids) == len(reply.logprobs)
-    assert all(isinstance(t, int) and t not in policy.processor.stop_token_ids for t in reply.token_ids)
+    stops = policy.processor.stop_token_ids
+    assert all(isinstance(t, int) for t in reply.token_ids)
+    assert all(t not in stops for t in reply.token_ids[:-1])  # only the last may be the stop
     assert all(math.isfinite(lp) and lp <= 0.0 for lp in reply.logprobs)
-    assert reply.text == policy.processor.decode(reply.token_ids)
+    assert reply.text == policy.processor.decode(reply.token_ids)  # the stop is special: not in the text
     assert set(reply.timings) == {"preprocess_s", "prefill_s", "decode_s"}
     assert all(v >= 0 for v in reply.timings.values())
     assert reply.model == policy.name and reply.actions is None
@@ -283,3 +285,24 @@ def test_sampling_defaults_come_from_the_checkpoint_and_the_user_wins(ckpt, ckpt
     assert (mine.temperature, mine.top_p, mine.max_new_tokens) == (0.0, 0.9, 64)
     unset = make_policy(str(ckpt_2506), temperature=None)  # an unset CLI flag keeps the checkpoint's
     assert unset.temperature == 0.8
+
+
+def test_reply_ends_with_the_stop_token_and_carries_routing_when_asked(ckpt, monkeypatch):
+    from kimicua.agent.backends.local import RoutedReply
+
+    policy = LocalPolicy(ckpt, max_new_tokens=MAX_NEW)
+    free = policy.act(prompt_with(screenshot(96, 64)))
+    stop = free.token_ids[1]
+    # the tiny model's third token as a stop id: the answer ends on it
+    monkeypatch.setattr(type(policy.processor), "stop_token_ids", property(lambda self: (stop,)))
+    reply = policy.act(prompt_with(screenshot(96, 64)))
+    cut = free.token_ids.index(stop)
+    assert reply.token_ids == free.token_ids[: cut + 1] and reply.token_ids[-1] == stop
+    assert reply.logprobs == pytest.approx(free.logprobs[: cut + 1], abs=1e-5)
+    assert reply.text == policy.processor.decode(free.token_ids[:cut])
+    assert type(reply) is not RoutedReply and not hasattr(reply, "routing")
+    routed = LocalPolicy(ckpt, max_new_tokens=MAX_NEW, record_routing=True).act(prompt_with(screenshot(96, 64)))
+    assert isinstance(routed, RoutedReply)
+    cfg = policy.model.config.text
+    assert routed.routing.shape == (len(routed.token_ids), cfg.num_layers - cfg.first_k_dense_replace,
+                                    cfg.num_experts_per_tok)

@@ -7,7 +7,9 @@ module is, so the agent core imports without the ``model`` extra.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kimicua.agent.policy import Prompt, Reply
 from kimicua.env.geometry import Size
@@ -31,6 +33,14 @@ def _torch_dtype(dtype):
     return getattr(torch, name)
 
 
+@dataclass(frozen=True, slots=True)
+class RoutedReply(Reply):
+    """A Reply with its routing record: the top-k expert ids per answer token (the stop token
+    included) and MoE layer, a uint8 array [len(token_ids), M, A] (model/routing.py)."""
+
+    routing: Any = None
+
+
 def _first(*values):
     """The first value that is not None."""
     return next(v for v in values if v is not None)
@@ -43,6 +53,10 @@ class LocalPolicy:
     (temperature, top_p, max_new_tokens; model/generation_config.py), else greedy, top_p 1 and
     a max_new_tokens by answer style: 512 for an Instruct checkpoint, 4096 for a thinking one.
     The caller's values win. ``defaults`` holds what the checkpoint's files say.
+
+    ``token_ids``/``logprobs`` of a Reply end with the stop token when the answer ended on one
+    (its text does not): for RL the stop belongs to the response. With ``record_routing`` each
+    reply is a RoutedReply carrying the experts the answer was routed through.
 
     A checkpoint that cannot be found, downloaded or read raises the model package's
     CheckpointError, a ValueError whose one-line message names the file or hub id.
@@ -63,6 +77,7 @@ class LocalPolicy:
         top_p: float | None = None,
         seed: int | None = None,
         max_new_tokens: int | None = None,
+        record_routing: bool = False,
     ):
         from kimicua.model.generation_config import read_generation_defaults
         from kimicua.model.weights import load_checkpoint
@@ -80,6 +95,7 @@ class LocalPolicy:
         self.top_p = _first(top_p, d.top_p, 1.0)
         self.max_new_tokens = _first(max_new_tokens, d.default_max_new_tokens)
         self.seed = seed
+        self.record_routing = record_routing
         self._calls = 0
 
     def act(self, prompt: Prompt) -> Reply:
@@ -112,19 +128,21 @@ class LocalPolicy:
             self._calls += 1
             params.append(SamplingParams(self.max_new_tokens, self.temperature, self.top_p, seed,
                                          tuple(self.processor.stop_token_ids)))
-        gens = generate_batch(self.model, inputs, params)
+        gens = generate_batch(self.model, inputs, params, record_routing=self.record_routing)
         return [self._reply(batch, gen, pre) for batch, gen, pre in zip(batches, gens, preprocess)]
 
     def _reply(self, batch: dict, gen, preprocess_s: float) -> Reply:
         images = batch["images"]
-        return Reply(
+        extra = {"routing": gen.routing} if self.record_routing else {}
+        return (RoutedReply if self.record_routing else Reply)(
             text=self.processor.decode(gen.token_ids),
             model=self.name,
-            token_ids=list(gen.token_ids),
-            logprobs=list(gen.logprobs),
+            token_ids=list(gen.response_ids),  # the stop token too: the policy must learn to stop
+            logprobs=list(gen.response_logprobs),
             prompt_token_ids=batch["input_ids"][0].tolist(),  # placeholders expanded: what the model saw
             image_size=Size(*images[-1].resized) if images else None,  # (w, h), unpadded
             timings={"preprocess_s": preprocess_s, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
+            **extra,
         )
 
     def check(self) -> None:
