@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from kimicua.agent.backends.local import RoutedReply
 from kimicua.agent.dialects import Dialect, get_dialect
 from kimicua.agent.events import (
     ActionExecuted, EpisodeEnded, EpisodeResult, EpisodeStarted, Event, ModelAnswered, StepStarted,
@@ -110,7 +111,8 @@ class _Episode:
             screen=(self.env.screen.width, self.env.screen.height), scale=self.env.scale,
             coordinate_space=str(self.dialect.space), **fields,
         )
-        written = self.recorder.step(rec, None if obs is None else obs.screenshot)
+        routing = reply.routing if first and isinstance(reply, RoutedReply) else None  # --record-routing
+        written = self.recorder.step(rec, None if obs is None else obs.screenshot, routing)
         self.shown = written.screenshot_file
 
     def turn(self, obs: Observation) -> tuple[Observation, str | None]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from kimicua.agent.trajectory.schema import SCHEMA_VERSION, EpisodeMeta, StepRecord
@@ -50,6 +51,17 @@ class Episode:
             return step.prompt_messages
         return next((s.prompt_messages for s in self.steps
                      if s.turn == step.turn and s.prompt_messages is not None), None)
+
+
+    def routing(self, step: StepRecord) -> np.ndarray | None:
+        """The routing record of the step's turn, uint8 [answer tokens, MoE layers, top-k]
+        (stored on the turn's first line); None when the turn has none or its file is missing."""
+        name = step.routing_file
+        if name is None and step.turn is not None:
+            name = next((s.routing_file for s in self.steps if s.turn == step.turn and s.routing_file), None)
+        if name is None or not (self.directory / name).exists():
+            return None
+        return np.load(self.directory / name, allow_pickle=False)
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, dict | None]]:

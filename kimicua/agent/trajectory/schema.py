@@ -13,6 +13,11 @@ prompt, oldest first, the current screen last); the turn's first line also carri
 name}`` instead of pixels) and, for a local model, ``prompt_token_ids``. A file a
 line names exists whenever the line does. Version 1 lines (no prompt fields, no
 frame on a failed answer) read as they are.
+
+With routing recording (a local model, ``--record-routing``) the turn's first line also names
+``routing_file``: ``routing_turn_<turn>.npy`` beside the frames, a uint8 array
+[len(token_ids), MoE layers, top-k] of the experts each answer token was routed through
+(model/routing.py). It is optional, so the schema version stays 2.
 """
 
 from __future__ import annotations
@@ -80,6 +85,7 @@ class StepRecord(BaseModel):
     prompt_token_ids: list[int] | None = None  # on the turn's first line, local model only
     token_ids: list[int] | None = None  # the answer's, on the turn's first line
     logprobs: list[float] | None = None
+    routing_file: str | None = None  # on the turn's first line, with routing recording
     timings: Timings = Field(default_factory=Timings)
     screen: tuple[int, int] | None = None  # logical width, height
     scale: float | None = None

@@ -5,6 +5,7 @@ Layout (OSWorld's, plus ours)::
     <dir>/traj.jsonl                 one StepRecord per line, in step order, each fsync'd
     <dir>/step_{n}_{timestamp}.png   the screen after step n (written in the background)
     <dir>/initial_{timestamp}.png    the screen after setup, before the first step
+    <dir>/routing_turn_{n}.npy       turn n's routing record (with routing recording only)
     <dir>/episode.json               EpisodeMeta, rewritten atomically at start and end
     <dir>/result.txt                 the score, written last (OSWorld resumes past it)
 
@@ -42,6 +43,20 @@ def _write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def routing_name(turn: int | None) -> str:
+    """The file of a turn's routing record."""
+    return f"routing_turn_{turn}.npy"
 
 
 def _set_aside(directory: Path, why: str) -> None:
@@ -155,7 +170,14 @@ class TrajectoryWriter:
         self._traj.flush()
         os.fsync(self._traj.fileno())
 
-    def _append_step(self, record: StepRecord, failed: set[str]) -> None:
+    def _append_step(self, record: StepRecord, failed: set[str], routing: np.ndarray | None = None) -> None:
+        if routing is not None:  # on disk (fsync'd file and directory) before the line names it
+            try:
+                _write_npy(self.directory / record.routing_file, routing)
+                self._fsync_directory()
+            except OSError as err:
+                self._errors.append(f"{record.routing_file}: {err}")
+                record = record.model_copy(update={"routing_file": None})
         self._append((_without(record, failed) if failed else record).model_dump_json())
         self.durable += 1
 
@@ -179,19 +201,24 @@ class TrajectoryWriter:
         self._then([name], lambda failed: self._write_meta(meta, failed))
         return name
 
-    def step(self, record: StepRecord, screenshot: np.ndarray | None = None) -> StepRecord:
+    def step(self, record: StepRecord, screenshot: np.ndarray | None = None,
+             routing: np.ndarray | None = None) -> StepRecord:
         """Hand over one line and the screen after it; returns the line as it will be
         written (with its ``screenshot_file``). ``screenshot`` None keeps the record's
         own ``screenshot_file``, which must be a frame this writer wrote; so must every
-        prompt image. The line is appended after those frames are in place."""
+        prompt image. The line is appended after those frames are in place.
+        ``routing``: the turn's routing record (on its first line), written to
+        ``routing_turn_<turn>.npy`` before the line that names it."""
         t, start = time.time(), time.perf_counter()
         update = {"schema_version": SCHEMA_VERSION}
         if screenshot is not None:
             update["screenshot_file"] = self._frame(f"step_{record.step_num}", screenshot, t)
         # What the step loop waited for: the frame queue's back-pressure.
+        if routing is not None:
+            update["routing_file"] = routing_name(record.turn)
         update["timings"] = record.timings.model_copy(update={"write_s": time.perf_counter() - start})
         record = record.model_copy(update=update)
-        self._then(frames_named(record), lambda failed: self._append_step(record, failed))
+        self._then(frames_named(record), lambda failed: self._append_step(record, failed, routing))
         self.steps += 1
         return record
 
