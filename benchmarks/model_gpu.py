@@ -112,14 +112,32 @@ def step_bytes(cfg, rows: int, span: int) -> float:
 
 
 def decode(model, cfg, image: tuple[int, int], text_tokens: int, rows: int, steps: int, graphs: bool,
-           dev: torch.device) -> dict:
+           dev: torch.device, compiled: bool = False) -> dict:
     """Median seconds per engine step over `steps`, `rows` screenshot prompts decoding together
-    (each its own text and pixels, so rows route to different experts)."""
+    (each its own text and pixels, so rows route to different experts). `compiled`: the decode
+    forward through torch.compile (inductor fuses the elementwise kernels) under the graphs."""
     from kimicua.model.engine import BatchEngine, SamplingParams
     from kimicua.model.graphs import SPAN_MIN
 
     prompts = [prompt(cfg, *image, text_tokens, dev, seed=r) for r in range(rows)]
     L = prompts[0][0].shape[1]
+    if compiled:
+        import torch._dynamo
+
+        torch._dynamo.config.recompile_limit = 64  # one frame per shape that reaches a graph break
+        model.decode = torch.compile(model.decode, dynamic=False)  # shadows the method until del below
+    try:
+        return _decode_rows(model, prompts, L, steps, graphs, dev)
+    finally:
+        if compiled:
+            del model.decode
+
+
+def _decode_rows(model, prompts, L: int, steps: int, graphs: bool, dev: torch.device) -> dict:
+    from kimicua.model.engine import BatchEngine, SamplingParams
+    from kimicua.model.graphs import SPAN_MIN
+
+    rows = len(prompts)
     engine = BatchEngine(model, rows, L + steps + 8, cuda_graphs=graphs)
     for ids, pv, grid in prompts:
         engine.add(ids, pv, grid, SamplingParams(max_new_tokens=steps + 6))
@@ -213,6 +231,7 @@ def main() -> None:
     ap.add_argument("--decode-tokens", type=int, default=32)
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--no-fp32-check", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="also decode through torch.compile (+c rows)")
     ap.add_argument("--profile", action="store_true", help="also profile one eager decode step per batch size")
     args = ap.parse_args()
     dev = torch.device(args.device)
@@ -256,10 +275,13 @@ def main() -> None:
 
     print(f"{'batch':>5s} {'graphs':>6s} {'ms/step':>8s} {'best':>6s} {'tok/s':>7s} {'bound ms':>8s} "
           f"{'% nominal':>9s} {'% copy bw':>9s} {'syncs/step':>10s}")
+    modes = [(False, False), (True, False)] if dev.type == "cuda" else [(False, False)]
+    if args.compile:
+        modes.append((dev.type == "cuda", True))
     for B in (int(b) for b in args.batches.split(",")):
-        for graphs in ((False, True) if dev.type == "cuda" else (False,)):
+        for graphs, compiled in modes:
             try:
-                r = decode(model, cfg, (w, h), args.text_tokens, B, args.decode_tokens, graphs, dev)
+                r = decode(model, cfg, (w, h), args.text_tokens, B, args.decode_tokens, graphs, dev, compiled)
             except Exception as e:  # one failed configuration must not lose the others' figures
                 print(f"{B:5d} {'on' if graphs else 'off':>6s} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
                 traceback.print_exc(limit=-3)
@@ -269,7 +291,7 @@ def main() -> None:
             nbytes = step_bytes(cfg, B, r["span"])
             nom = f"{nbytes / nominal / r['step']:.0%}" if nominal else "-"
             syncs = str(r["syncs"]) if dev.type == "cuda" and not graphs else "-"
-            used = "on" if r["graphs"] else ("off" if not graphs else "FAILED")
+            used = ("on" if r["graphs"] else ("off" if not graphs else "FAILED")) + ("+c" if compiled else "")
             print(f"{B:5d} {used:>6s} {r['step'] * 1e3:8.2f} {r['best'] * 1e3:6.2f} {B / r['step']:7.0f} "
                   f"{nbytes / measured * 1e3:8.2f} {nom:>9s} {nbytes / measured / r['step']:9.0%} {syncs:>10s}")
     if args.profile:
