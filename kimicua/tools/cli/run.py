@@ -238,6 +238,7 @@ def run_command(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="A line per step, not only per episode."),
     render: bool = typer.Option(False, help="Also write each episode's MP4, GIF and report.html."),
     temperature: float | None = typer.Option(None, help="Sampling temperature (local/server models)."),
+    record_routing: bool = typer.Option(False, "--record-routing", help="Record the MoE experts each answer token was routed through (routing_turn_<n>.npy per turn; a local checkpoint only)."),
     max_images: int = typer.Option(3, help="Screenshots in the prompt, the current one included."),
     resume: bool = typer.Option(True, help="Skip tasks whose directory already has result.txt."),
     osworld: Path | None = typer.Option(None, help="Your copy of OSWorld's evaluation_examples (or $KIMICUA_OSWORLD)."),
@@ -265,12 +266,16 @@ def run_command(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--screen") from None
     env = vm_options(env, vm, provider, vm_image, workers)
+    if record_routing and (model.strip().startswith(("http://", "https://")) or model.strip() == "scripted"):
+        raise typer.BadParameter(f"{model!r} is not a local checkpoint: only the on-device engine can "
+                                 "record expert routing", param_hint="--record-routing")
     if not sandbox and env != "osworld-vm":
         console.print("[bold yellow]warning:[/] --no-sandbox: the model's actions reach this machine as "
                       "your user (use it for a trusted model or inside a VM)")
     opts = RunOptions(model=model, dialect=dialect, results=results, max_steps=max_steps, screen=size,
                       scale=scale, display=display, seed=seed, max_images=max_images, resume=resume,
-                      policy_options={"temperature": temperature}, model_name=model_name, sandbox=sandbox,
+                      policy_options={"temperature": temperature, "record_routing": record_routing or None},
+                      model_name=model_name, sandbox=sandbox,
                       network=network, allow_urls=tuple(allow_url),
                       deny_keys=(*DEFAULT_DENY_KEYS, *deny_key), rollouts=rollouts, workers=workers,
                       ray_address=ray_address, env=env, vms=tuple(vm), provider=provider, vm_image=vm_image)

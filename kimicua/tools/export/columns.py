@@ -8,7 +8,9 @@ need nothing beyond the core.
 
 from __future__ import annotations
 
-# Kinds: scalars, lists, and the two structs (chat messages, stage timings).
+# Kinds: scalars, lists, the two structs (chat messages, stage timings) and "experts": a
+# routing record, per token a list per MoE layer of its top-k expert ids (verl's
+# routed_experts shape [tokens, layers, k]; ids < 2^15 for every MoE config in use).
 # Token ids fit int32 (Kimi-VL's vocabulary is 163,840); the mask is 0/1.
 IDENTITY = (
     ("task_id", "string"),
@@ -39,6 +41,8 @@ STEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("prompt_token_ids", "list<int32>"),
     ("response_token_ids", "list<int32>"),
     ("response_logprobs", "list<float64>"),
+    ("routing_file", "string"),
+    ("routed_experts", "experts"),
     ("actions", "list<string>"),
     ("error", "string"),
     ("timings", "timings"),
@@ -59,6 +63,7 @@ EPISODE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("response_ids", "list<int32>"),
     ("response_mask", "list<int8>"),
     ("response_logprobs", "list<float64>"),
+    ("routed_experts", "experts"),
     ("images", "list<string>"),
     ("reward", "float64"),
     *GROUP,
@@ -79,5 +84,6 @@ def arrow_schema(level: str):
         **{f"list<{name}>": pa.list_(t) for name, t in scalars.items()},
         "messages": pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(item))])),
         "timings": pa.struct([(name, pa.float64()) for name in TIMING_FIELDS]),
+        "experts": pa.list_(pa.list_(pa.list_(pa.int16()))),
     }
     return pa.schema([(name, kinds[kind]) for name, kind in LEVELS[level]])

@@ -13,6 +13,12 @@ where a turn does not extend the one before, a new row starts: one row per maxim
 chain of extending turns (``segment`` k of ``num_segments``), each with the episode's
 reward. A turn without prompt ids (a server does not return them) is a row of its own,
 its missing token columns null.
+
+``routed_experts`` (with --record-routing): per response token, per MoE layer, the top-k
+experts of the forward pass that produced the token's logprob -- aligned with
+``response_logprobs``, so a trainer replays the routing where it computes each logprob
+(verl's per-position array holds row i at the position of token i-1). Under mask 0 the rows
+are zeros; a segment with a turn that has no record gets null.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def step_rows(info: EpisodeInfo, turns: list[ModelTurn], stats: GroupStats | Non
             "response": t.first.response,
             "prompt_token_ids": t.prompt_ids, "response_token_ids": t.response_ids,
             "response_logprobs": t.logprobs,
+            "routing_file": t.routing_file, "routed_experts": t.routed_experts,
             "actions": t.actions, "error": t.error, "timings": t.timings,
             "step_reward": None if score is None else score if last else 0.0,
             "episode_return": score,
@@ -73,12 +80,13 @@ class Segment:
     mask: list[int] | None
     logprobs: list[float] | None
     images: list[str | None] = field(default_factory=list)
+    experts: list | None = None  # routed_experts rows, aligned with response_ids
 
     @classmethod
     def start(cls, t: ModelTurn) -> Segment:
         ids = t.response_ids
         return cls([t], t.prompt_ids, ids, None if ids is None else [1] * len(ids),
-                   _logprobs(t), t.images)
+                   _logprobs(t), t.images, t.routed_experts)
 
     @property
     def sequence(self) -> list[int] | None:
@@ -98,6 +106,12 @@ class Segment:
         self.mask += [0] * inserted + [1] * len(t.response_ids)
         lp = _logprobs(t)
         self.logprobs = None if self.logprobs is None or lp is None else self.logprobs + [0.0] * inserted + lp
+        experts = t.routed_experts
+        if self.experts is None or experts is None:
+            self.experts = None
+        else:
+            blank = [[0] * len(experts[0][0]) for _ in experts[0]] if experts else []
+            self.experts = self.experts + [blank] * inserted + experts
         self.images = t.images  # the last prompt shows every image of the sequence, in order
         return True
 
@@ -129,6 +143,7 @@ def episode_rows(info: EpisodeInfo, turns: list[ModelTurn], stats: GroupStats | 
             "responses": [t.first.response for t in seg.turns],
             "prompt_ids": seg.prompt_ids, "response_ids": seg.response_ids,
             "response_mask": seg.mask, "response_logprobs": seg.logprobs,
+            "routed_experts": seg.experts,
             "images": seg.images, "reward": info.score,
             **_group(stats, info.score),
         }

@@ -2,7 +2,7 @@
 
 One model call may give several actions, each its own traj.jsonl line; a turn's
 first line (``action_index`` 0) carries what the answer shares: the prompt's messages
-and token ids, the answer's token ids and logprobs. A line without ``turn`` (schema
+and token ids, the answer's token ids and logprobs, and its routing record's file. A line without ``turn`` (schema
 version 1, OSWorld's own) is a turn of its own.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from kimicua.agent.trajectory import Episode, StepRecord
 from kimicua.env.actions import action_to_json
@@ -21,6 +22,7 @@ class ModelTurn:
     number: int
     lines: tuple[StepRecord, ...]
     prompt_messages: list[dict] | None
+    routing: Any = None  # uint8 [response tokens, MoE layers, k] (--record-routing), else None
 
     @property
     def first(self) -> StepRecord:
@@ -43,6 +45,18 @@ class ModelTurn:
     @property
     def logprobs(self) -> list[float] | None:
         return self._shared("logprobs")
+
+    @property
+    def routing_file(self) -> str | None:
+        return self._shared("routing_file")
+
+    @property
+    def routed_experts(self) -> list | None:
+        """The routing record as nested lists, when it has a row per response token."""
+        ids = self.response_ids
+        if self.routing is None or ids is None or len(self.routing) != len(ids):
+            return None
+        return self.routing.tolist()
 
     @property
     def images(self) -> list[str | None]:
@@ -83,5 +97,5 @@ def model_turns(episode: Episode) -> list[ModelTurn]:
         else:
             groups.append([step])
     return [ModelTurn(lines[0].turn if lines[0].turn is not None else i, tuple(lines),
-                      episode.prompt_messages(lines[0]))
+                      episode.prompt_messages(lines[0]), episode.routing(lines[0]))
             for i, lines in enumerate(groups, start=1)]
