@@ -121,24 +121,7 @@ def decode(model, cfg, image: tuple[int, int], text_tokens: int, rows: int, step
 
     prompts = [prompt(cfg, *image, text_tokens, dev, seed=r) for r in range(rows)]
     L = prompts[0][0].shape[1]
-    if compiled:
-        import torch._dynamo
-
-        torch._dynamo.config.recompile_limit = 64  # one frame per shape that reaches a graph break
-        model.decode = torch.compile(model.decode, dynamic=False)  # shadows the method until del below
-    try:
-        return _decode_rows(model, prompts, L, steps, graphs, dev)
-    finally:
-        if compiled:
-            del model.decode
-
-
-def _decode_rows(model, prompts, L: int, steps: int, graphs: bool, dev: torch.device) -> dict:
-    from kimicua.model.engine import BatchEngine, SamplingParams
-    from kimicua.model.graphs import SPAN_MIN
-
-    rows = len(prompts)
-    engine = BatchEngine(model, rows, L + steps + 8, cuda_graphs=graphs)
+    engine = BatchEngine(model, rows, L + steps + 8, cuda_graphs=graphs, compiled=compiled)
     for ids, pv, grid in prompts:
         engine.add(ids, pv, grid, SamplingParams(max_new_tokens=steps + 6))
     for _ in range(3):  # warm-up; captures the graph

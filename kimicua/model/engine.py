@@ -132,9 +132,10 @@ class BatchEngine:
     """`slots` sequences of up to `max_tokens` positions each (prompt + generated), decoded together."""
 
     def __init__(self, model: KimiVL, slots: int, max_tokens: int, cuda_graphs: bool | None = None,
-                 record_routing: bool = False):
+                 record_routing: bool = False, compiled: bool = False):
         """`cuda_graphs`: replay the decode step from CUDA graphs (graphs.py); by default on when
         the whole model sits on one CUDA device, off on CPU and with offload.
+        `compiled`: the decode forward through torch.compile (graphs.DecodeStep); pays on a GPU.
         `record_routing`: each Generation carries its routing record (routing.py); `close()`
         takes the recorder's hooks off the model again. Off, nothing is hooked."""
         if slots < 1 or max_tokens < 1:
@@ -151,7 +152,7 @@ class BatchEngine:
             self.pos = torch.zeros(slots, dtype=torch.long, device=dev)  # [S] each row's length (0 when free)
             self.live = torch.zeros(slots, dtype=torch.long, device=dev)  # [S] 1 where busy: whose pos advances
             graphs = whole_on_gpu if cuda_graphs is None else cuda_graphs
-            self._decode = DecodeStep(model, self.caches, self.pos, self.logits, graphs)
+            self._decode = DecodeStep(model, self.caches, self.pos, self.logits, graphs, compiled)
         self._requests: list[_Request | None] = [None] * slots
         self._routing = RoutingRecorder(model, slots) if record_routing else None
 

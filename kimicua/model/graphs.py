@@ -33,8 +33,17 @@ class DecodeStep:
     """Runs rows 0..n-1 of the slot caches one token on: logits[:n] = model(tok[:n]) at pos[:n]."""
 
     def __init__(self, model: KimiVL, caches: list[LayerCache], pos: torch.Tensor, logits: torch.Tensor,
-                 cuda_graphs: bool):
+                 cuda_graphs: bool, compiled: bool = False):
+        """`compiled`: the forward through torch.compile (static shapes; inductor fuses the step's
+        small elementwise kernels, about a third fewer ms/token under graphs on an H200, see
+        benchmarks/model_gpu.py); the first step of each new (rows, span) shape compiles."""
         self.model, self.caches, self.pos, self.logits = model, caches, pos, logits
+        if compiled:
+            from torch import _dynamo
+
+            # every (rows, span) shape is its own static graph; past dynamo's default of 8 it would go eager
+            _dynamo.config.recompile_limit = max(_dynamo.config.recompile_limit, 64)
+        self._decode = torch.compile(model.decode, dynamic=False) if compiled else model.decode
         self.tok = torch.zeros(pos.shape[0], 1, dtype=torch.long, device=pos.device)  # [S, 1] the new tokens
         self.cuda_graphs = cuda_graphs
         self._graphs: dict[tuple[int, int], torch.cuda.CUDAGraph] = {}
@@ -57,7 +66,7 @@ class DecodeStep:
             graph.replay()
 
     def _forward(self, n: int, span: int) -> None:
-        out = self.model.decode(self.tok[:n], self.caches, self.pos[:n], span)  # [n, 1, V]
+        out = self._decode(self.tok[:n], self.caches, self.pos[:n], span)  # [n, 1, V]
         self.logits[:n] = out[:, -1]
 
     def _capture(self, n: int, span: int) -> None:

@@ -24,6 +24,7 @@ def serve_command(
     served_model_name: str | None = typer.Option(None, help="The name /v1/models lists and requests use (default: 'tiny', the checkpoint folder's name or the hub id)."),
     dtype: str | None = typer.Option(None, help="bf16, fp16 or fp32 (default: bf16 on a GPU, the model's CPU default otherwise)."),
     device: str | None = typer.Option(None, help="cpu or cuda[:N] (default: cuda when available)."),
+    compile: bool = typer.Option(False, "--compile", help="Decode through torch.compile (GPU: fewer, fused kernels under the CUDA graphs; each new batch shape compiles once, tens of seconds)."),
     allowed_local_media_path: Path | None = typer.Option(None, help="Let requests name image files inside this folder (file:// URLs or absolute paths); none otherwise."),
     api_key: str | None = typer.Option(None, envvar="KIMICUA_API_KEY", help="Require 'Authorization: Bearer KEY' on /v1 routes."),
     log_level: str = typer.Option("warning", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (debug logs each request)."),
@@ -55,7 +56,7 @@ def serve_command(
 
     def load():
         scheduler, notice = load_scheduler(model, max_batch=max_batch, max_model_len=max_model_len,
-                                           dtype=dtype, device=device)
+                                           dtype=dtype, device=device, compiled=compile)
         if notice:
             typer.echo(f"notice: {notice}", err=True)
         return scheduler

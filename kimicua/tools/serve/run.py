@@ -26,7 +26,7 @@ def served_name(spec: str) -> str:
 
 
 def load_scheduler(spec: str, *, max_batch: int, max_model_len: int | None, dtype=None,
-                   device: str | None = None) -> tuple[Scheduler, str | None]:
+                   device: str | None = None, compiled: bool = False) -> tuple[Scheduler, str | None]:
     """(a Scheduler over the checkpoint `spec` names, the model's notice if any). The model forms
     are make_policy's (tiny, a directory, a hub id); a bad one is a one-line ValueError."""
     import torch
@@ -41,7 +41,8 @@ def load_scheduler(spec: str, *, max_batch: int, max_model_len: int | None, dtyp
     if max_model_len is not None and max_model_len > positions:
         raise ValueError(f"--max-model-len {max_model_len} exceeds the model's {positions} positions")
     limit = max_model_len or min(positions, DEFAULT_MAX_MODEL_LEN)
-    return Scheduler(policy.model, policy.processor, max_batch=max_batch, max_model_len=limit), policy.notice
+    scheduler = Scheduler(policy.model, policy.processor, max_batch=max_batch, max_model_len=limit, compiled=compiled)
+    return scheduler, policy.notice
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -77,12 +77,13 @@ class Stats:
 class Scheduler:
     """Owns a BatchEngine of `max_batch` slots of `max_model_len` positions each, on its own thread."""
 
-    def __init__(self, model, processor, *, max_batch: int = 8, max_model_len: int = 8192, max_waiting: int = 1024):
+    def __init__(self, model, processor, *, max_batch: int = 8, max_model_len: int = 8192, max_waiting: int = 1024,
+                 compiled: bool = False):
         from kimicua.model.engine import BatchEngine
 
         self.model, self.processor = model, processor
         self.max_batch, self.max_model_len, self.max_waiting = max_batch, max_model_len, max_waiting
-        self.engine = BatchEngine(model, max_batch, max_model_len)
+        self.engine = BatchEngine(model, max_batch, max_model_len, compiled=compiled)
         self.stats = Stats()
         self._cond = threading.Condition()
         self._waiting: deque[Job] = deque()
