@@ -34,11 +34,11 @@ def client(server):
 
 def assert_same(served, generation, processor) -> None:
     text, ids, logprobs, finish = served
-    assert ids == generation.token_ids
+    assert ids == generation.response_ids  # the stop token included, as vLLM returns it
     assert text == processor.decode(generation.token_ids)
     assert finish == generation.finish_reason
     if logprobs is not None:
-        assert np.allclose(logprobs, generation.logprobs, atol=1e-4, rtol=0)
+        assert np.allclose(logprobs, generation.response_logprobs, atol=1e-4, rtol=0)
 
 
 def test_models_and_health(server, client):
@@ -141,3 +141,19 @@ def test_return_token_ids_adds_the_prompts_ids(tiny, client):
     plain = client.chat.completions.create(model=NAME, messages=user("Hi", image), temperature=0, max_tokens=2,
                                            extra_body={"return_token_ids": False})
     assert "token_ids" not in plain.choices[0].model_extra and "prompt_token_ids" not in plain.model_extra
+
+
+def test_a_stop_token_ends_the_ids_and_logprobs_but_not_the_text(tiny, client):
+    """The answer's last id is the stop token it ended on, with its logprob (a trainer learns to
+    stop from it), as vLLM returns token_ids; the text leaves it out."""
+    model, processor = tiny
+    free = engine_answer(model, processor, "Type hello.", max_tokens=8, stops=())
+    stop = free.token_ids[3]
+    cut = free.token_ids.index(stop)
+    completion = client.chat.completions.create(model=NAME, messages=user("Type hello."), temperature=0, max_tokens=8,
+                                                logprobs=True, extra_body={"stop_token_ids": [stop]})
+    text, ids, logprobs, finish = answer(completion)
+    assert ids == free.token_ids[: cut + 1] and ids[-1] == stop and finish == "stop"
+    assert np.allclose(logprobs, free.logprobs[: cut + 1], atol=1e-4, rtol=0)
+    assert text == processor.decode(free.token_ids[:cut])
+    assert completion.usage.completion_tokens == cut + 1

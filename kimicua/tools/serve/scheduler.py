@@ -225,6 +225,9 @@ class Scheduler:
         elif generation is not None:
             finish = generation.finish_reason
             job.text.finish()
+            # the stop token ends the answer's ids and logprobs, as vLLM returns them (a trainer
+            # learns to stop from it); the text leaves it out
+            ids, logprobs = generation.response_ids, generation.response_logprobs
         if finish is not None:
             del self._active[slot]
             self.stats.finished += 1
