@@ -15,7 +15,8 @@ from kimicua.agent.trajectory import EpisodeMeta, TrajectoryWriter, read_episode
 from kimicua.env.actions import Click, Hotkey, Type
 from kimicua.env.core import make_env
 from kimicua.env.geometry import Size
-from kimicua.env.observation import ActionResult, Observation
+
+from episode_fakes import ClickTask, Screens
 
 browser = pytest.mark.browser
 
@@ -190,40 +191,6 @@ def test_a_failing_setup_is_an_error_outcome(env, tmp_path):
         result = run_episode(env, Broken(), Replay([]), writer, 5)
     assert result.status == "error" and result.error == "RuntimeError: cannot open the page"
     assert read_episode(tmp_path / "b").result is None
-
-
-class Screens:
-    """A small fake world: each action paints the screen with its step number
-    (pixel [0, 0, 0]), so a frame file tells which screen it holds."""
-
-    kind, screen, scale = "desktop", Size(96, 64), 1.0
-
-    def __init__(self):
-        self.n = 0
-
-    def observe(self):
-        img = np.zeros((64, 96, 3), np.uint8)
-        img[0, 0, 0] = self.n
-        return Observation(screenshot=img, screen=self.screen, scale=self.scale, timestamp=0.0)
-
-    def reset(self, *, seed=None, options=None):
-        self.n = 0
-        return self.observe(), {}
-
-    def step(self, action):
-        self.n += 1
-        info = {"result": ActionResult(action, ok=True), "execute_s": 0.0, "capture_s": 0.0}
-        return self.observe(), 0.0, action.type in ("done", "fail"), False, info
-
-
-class ClickTask:
-    id, instruction = "click-task", "Click twice, then finish."
-
-    def setup(self, env):
-        pass
-
-    def evaluate(self, env, actions):
-        return float(len(actions) >= 2)
 
 
 def play_fake(tmp_path, answers, **kw):

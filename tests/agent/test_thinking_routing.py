@@ -16,39 +16,8 @@ from kimicua.agent.backends import LocalPolicy  # noqa: E402
 from kimicua.agent.episode import run_episode  # noqa: E402
 from kimicua.agent.trajectory import EpisodeMeta, TrajectoryWriter, read_episode  # noqa: E402
 from kimicua.env.actions import Click  # noqa: E402
-from kimicua.env.geometry import Size  # noqa: E402
-from kimicua.env.observation import ActionResult, Observation  # noqa: E402
 
-
-class Screens:
-    kind, screen, scale = "desktop", Size(96, 64), 1.0
-
-    def __init__(self):
-        self.n = 0
-
-    def observe(self):
-        img = np.zeros((64, 96, 3), np.uint8)
-        img[0, 0, 0] = self.n
-        return Observation(screenshot=img, screen=self.screen, scale=self.scale, timestamp=0.0)
-
-    def reset(self, *, seed=None, options=None):
-        self.n = 0
-        return self.observe(), {}
-
-    def step(self, action):
-        self.n += 1
-        info = {"result": ActionResult(action, ok=True), "execute_s": 0.0, "capture_s": 0.0}
-        return self.observe(), 0.0, action.type in ("done", "fail"), False, info
-
-
-class ClickTask:
-    id, instruction = "click-task", "Click twice, then finish."
-
-    def setup(self, env):
-        pass
-
-    def evaluate(self, env, actions):
-        return float(len(actions) >= 2)
+from episode_fakes import ClickTask, Screens  # noqa: E402
 
 
 @pytest.fixture(scope="module")
