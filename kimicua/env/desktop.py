@@ -13,26 +13,19 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from typing import Protocol
 
-from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key,
-                                 KeyDown, KeyUp, MouseDown, MouseUp, Move, Navigate, Scroll,
-                                 Type)
+from kimicua.env.actions import Click, Drag, Hotkey, Key, KeyDown, KeyUp, MouseDown, MouseUp, Move, Scroll, Type
 from kimicua.env.display import Display
 from kimicua.env.geometry import Frame, Size, Space, pixel
 from kimicua.env.keys import KEYS, to_pyautogui, to_xdotool
 from kimicua.env.keysym_typer import KeysymTyper
-from kimicua.env.controller import Controller
+from kimicua.env.held_input import HeldInputController
 
 DRAG_STEPS = 10  # intermediate motion events so apps see a drag, not a jump
 
 # pyautogui is a module singleton bound to one X connection; controllers for different
 # displays swap their own connection in under this lock.
 _PYAUTOGUI_LOCK = threading.RLock()
-
-
-class Navigator(Protocol):
-    def goto(self, url: str) -> None: ...
 
 
 class ControllerError(Exception):
@@ -76,19 +69,16 @@ def _open_xlib(display: Display):
         return XDisplay(display.name)
 
 
-class DesktopController(Controller):
+class DesktopController(HeldInputController):
     """Executes Actions on one display; coordinates arrive as screen logical pixels."""
 
     def __init__(self, display: Display, screen: Size, scale: float = 1.0):
+        super().__init__()
         self.display = display
         self.screen = screen
         self.scale = scale
         self.frame = Frame(screen=screen, physical=Size(round(screen.width * scale),
                                                         round(screen.height * scale)))
-        self.navigator: Navigator | None = None  # a CDP browser, once one is attached
-        # What KeyDown/MouseDown left held, so reset can release it.
-        self._held_keys: list[str] = []
-        self._held_buttons: set[str] = set()
         with _PYAUTOGUI_LOCK:
             self._pg, self._x11 = _import_pyautogui(display)
             self._xdisplay = _open_xlib(display)
@@ -148,10 +138,9 @@ class DesktopController(Controller):
         with self._pyautogui() as pg:
             if isinstance(a, MouseDown):
                 pg.mouseDown(button=a.button)
-                self._held_buttons.add(a.button)
             else:
                 pg.mouseUp(button=a.button)
-                self._held_buttons.discard(a.button)
+            self._note_held(a)
 
     def _drag(self, a: Drag) -> None:
         end = self._point(a.x, a.y)
@@ -194,10 +183,7 @@ class DesktopController(Controller):
 
     def _key_updown(self, a: KeyDown | KeyUp) -> None:
         self._press(a.key, down=isinstance(a, KeyDown))
-        if isinstance(a, KeyDown):
-            self._held_keys.append(a.key)
-        elif a.key in self._held_keys:
-            self._held_keys.remove(a.key)
+        self._note_held(a)
 
     def _press(self, key: str, *, down: bool) -> None:
         """Key down or up, through pyautogui when it presses exactly ``key``."""
@@ -228,23 +214,9 @@ class DesktopController(Controller):
 
     # --- browser-ish ---------------------------------------------------------------
 
-    def _navigate(self, a: Navigate) -> None:
-        if self.navigator is None:
-            raise ControllerError("navigate needs a browser; none is attached to this desktop "
-                                  "(open one with open_tabs first)")
-        self.navigator.goto(a.url)
-
-    def _history(self, a: Back | Forward) -> None:
-        self._hotkey(Hotkey(keys=("alt", "left" if isinstance(a, Back) else "right")))
-
-    def release_all(self) -> None:
-        """Release keys and buttons that KeyDown/MouseDown left held (best effort)."""
-        keys, self._held_keys = self._held_keys, []
-        buttons, self._held_buttons = self._held_buttons, set()
-        for key in reversed(keys):
-            self.execute(KeyUp(key=key))
-        for button in buttons:
-            self.execute(MouseUp(button=button))
+    def _no_navigator(self) -> Exception:
+        return ControllerError("navigate needs a browser; none is attached to this desktop "
+                               "(open one with open_tabs first)")
 
     def close(self) -> None:
         try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kimicua.env.actions import (Back, Click, Drag, Forward, Hotkey, Key, KeyDown, KeyUp, MouseDown,
-                                 MouseUp, Move, Navigate, Scroll, Type)
-from kimicua.env.controller import Controller
+from kimicua.env.actions import (Click, Drag, Hotkey, Key, KeyDown, KeyUp, MouseDown, MouseUp, Move,
+                                 Scroll, Type)
 from kimicua.env.core import CommandResult
 from kimicua.env.geometry import Frame, Size, Space, pixel
+from kimicua.env.held_input import HeldInputController
 from kimicua.env.keys import to_pyautogui, to_xdotool
 from kimicua.env.osworld_vm.commands import call, pyautogui_command, tap_command, type_command
 
@@ -31,10 +31,6 @@ class Executor(Protocol):
                 timeout: float = ...) -> CommandResult: ...
 
 
-class Navigator(Protocol):
-    def goto(self, url: str) -> None: ...
-
-
 # Keys pyautogui has no name or no keycode for on X (it skips them without a word):
 # tapped by their X keysym instead.
 BY_KEYSYM = frozenset({"menu", "volumeup", "volumedown", "volumemute", *(f"f{i}" for i in range(13, 25))})
@@ -46,15 +42,13 @@ def _single_char(key: str) -> bool:
     return len(key) == 1 and not (key.isascii() and key.isalnum())
 
 
-class VmController(Controller):
+class VmController(HeldInputController):
     """Executes Actions on the VM behind ``vm`` (a VmClient)."""
 
     def __init__(self, vm: Executor, screen: Size):
+        super().__init__()  # navigator: the VM's Chrome over CDP, once attached
         self.vm = vm
         self.frame = Frame(screen=screen)
-        self.navigator: Navigator | None = None  # the VM's Chrome over CDP, once attached
-        self._held_keys: list[str] = []
-        self._held_buttons: set[str] = set()
 
     def _run(self, command: list[str]) -> None:
         out = self.vm.execute(command, timeout=ACTION_TIMEOUT_S)
@@ -87,7 +81,7 @@ class VmController(Controller):
     def _button(self, a: MouseDown | MouseUp) -> None:
         down = isinstance(a, MouseDown)
         self._pyautogui(call("mouseDown" if down else "mouseUp", button=a.button))
-        (self._held_buttons.add if down else self._held_buttons.discard)(a.button)
+        self._note_held(a)
 
     def _drag(self, a: Drag) -> None:
         calls = []
@@ -128,10 +122,7 @@ class VmController(Controller):
         self._no_pyautogui_name((a.key,))
         down = isinstance(a, KeyDown)
         self._pyautogui(call("keyDown" if down else "keyUp", to_pyautogui(a.key)))
-        if down:
-            self._held_keys.append(a.key)
-        elif a.key in self._held_keys:
-            self._held_keys.remove(a.key)
+        self._note_held(a)
 
     def _hotkey(self, a: Hotkey) -> None:
         # pyautogui.hotkey presses in order and releases in reverse, all in one program.
@@ -140,20 +131,6 @@ class VmController(Controller):
 
     # --- browser-ish ---------------------------------------------------------------
 
-    def _navigate(self, a: Navigate) -> None:
-        if self.navigator is None:
-            raise VmActionError("navigate needs the VM's Chrome; none is attached (open it with "
-                                "open_tabs first)")
-        self.navigator.goto(a.url)
-
-    def _history(self, a: Back | Forward) -> None:
-        self._hotkey(Hotkey(keys=("alt", "left" if isinstance(a, Back) else "right")))
-
-    def release_all(self) -> None:
-        """Release what KeyDown/MouseDown left held (best effort)."""
-        keys, self._held_keys = self._held_keys, []
-        buttons, self._held_buttons = self._held_buttons, set()
-        for key in reversed(keys):
-            self.execute(KeyUp(key=key))
-        for button in buttons:
-            self.execute(MouseUp(button=button))
+    def _no_navigator(self) -> Exception:
+        return VmActionError("navigate needs the VM's Chrome; none is attached (open it with "
+                             "open_tabs first)")
