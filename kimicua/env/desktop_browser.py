@@ -11,15 +11,13 @@ without network has a loopback of its own.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
 
 from kimicua.env import chromium
+from kimicua.env.cdp_window import CdpWindow
 from kimicua.env.core import EnvError
 from kimicua.env.geometry import Size
 from kimicua.env.guard import UrlPolicy
@@ -29,7 +27,7 @@ from kimicua.env.processes import Runner
 CONNECT_TIMEOUT_S = 20.0
 
 
-class DesktopBrowser:
+class DesktopBrowser(CdpWindow):
     """Chromium started by ``runner`` with a DevTools port, its profile (``profile`` as the
     runner's apps see it, ``profile_host`` on this machine; kept, so a restarted Chromium
     finds it) and a CDP connection."""
@@ -78,29 +76,13 @@ class DesktopBrowser:
                 time.sleep(0.1)
         raise EnvError(f"cannot connect to Chromium's DevTools: {last}")
 
-    def alive(self) -> bool:
-        return self.browser is not None and self.browser.is_connected()
-
     @property
     def context(self) -> Any:
         return self.browser.contexts[0]  # the default (persistent) context: the visible window
 
-    def _front_targets(self) -> list[dict]:
-        """Page targets, the tab in front first.
-
-        DevTools' /json/list sorts targets by last activation, so its first page is the
-        tab the user sees, however it was switched (mouse, ctrl+tab, a link). Pages'
-        visibilityState cannot tell: under CDP every tab reports "visible". The
-        browser's own WebUI (the omnibox popup, chrome://*.top-chrome) lists as pages
-        too, and is skipped: it is part of the window, not a tab."""
-        url = f"http://127.0.0.1:{self.port}/json/list"
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return [t for t in json.load(reply) if t.get("type") == "page"
-                    and not urlsplit(t.get("url", "")).netloc.endswith(".top-chrome")]
-
-    def front_url(self) -> str | None:
-        targets = self._front_targets()
-        return targets[0]["url"] if targets else None
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"  # the runner's forward of the DevTools port
 
     def _target_id(self, page: Any) -> str:
         if page not in self._ids:
@@ -124,29 +106,14 @@ class DesktopBrowser:
                 return by_id[target["id"]]
         return pages[-1]
 
-    def goto(self, url: str) -> None:
-        self.page.goto(url, timeout=chromium.NAV_TIMEOUT_MS, wait_until="load")
-
-    def open_tabs(self, urls: list[str]) -> None:
-        chromium.open_tabs(self.context, urls)
-
-    def close(self) -> None:
-        """Disconnect, end the Chromium process group, remove the profile (idempotent)."""
-        if self.browser is not None:
-            try:
-                self.browser.close()
-            except Exception:
-                pass  # already disconnected
-            self.browser = None
+    def _stop(self) -> None:
+        """End the Chromium process group (close disconnects first)."""
         if self.pid is not None:
             try:
                 self.runner.kill(self.pid, grace=5.0)
             except EnvError:
                 pass  # the sandbox is gone, and Chromium with it
             self.pid = None
-        if self._pw is not None:
-            chromium.release_playwright()
-            self._pw = None
 
 
 def _read_port(profile: Path) -> tuple[int, str]:

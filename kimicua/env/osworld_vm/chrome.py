@@ -9,13 +9,11 @@ answers there. The tab in front is the first page target of DevTools' /json/list
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 from kimicua.env import chromium
+from kimicua.env.cdp_window import CdpWindow
 from kimicua.env.core import EnvError
 
 CHROME_COMMAND = ["google-chrome", "--remote-debugging-port=1337"]
@@ -23,7 +21,7 @@ RELAY_COMMAND = ["socat", "tcp-listen:9222,fork", "tcp:localhost:1337"]
 START_TIMEOUT_S = 30.0
 
 
-class VmChrome:
+class VmChrome(CdpWindow):
     """A CDP connection to the Chrome that answers at ``host:port``; ``launcher`` starts
     Chrome and its relay on the VM (a VmClient's ``launch``) when none answers."""
 
@@ -58,23 +56,11 @@ class VmChrome:
         why = str(last).strip().splitlines()[0] if last and str(last).strip() else "no answer"
         raise EnvError(f"the VM's Chrome does not answer on {self.endpoint} ({why})")
 
-    def alive(self) -> bool:
-        return self.browser is not None and self.browser.is_connected()
-
     @property
     def context(self) -> Any:
         if not self.browser.contexts:
             raise EnvError("the VM's Chrome has no window")
         return self.browser.contexts[0]
-
-    def _front_targets(self) -> list[dict]:
-        with urllib.request.urlopen(f"{self.endpoint}/json/list", timeout=5) as reply:
-            return [t for t in json.load(reply) if t.get("type") == "page"
-                    and not urlsplit(t.get("url", "")).netloc.endswith(".top-chrome")]
-
-    def front_url(self) -> str | None:
-        targets = self._front_targets()
-        return targets[0]["url"] if targets else None
 
     @property
     def page(self) -> Any:
@@ -86,20 +72,4 @@ class VmChrome:
         same = [p for p in pages if p.url == front]
         return same[0] if len(same) == 1 else pages[-1]
 
-    def goto(self, url: str) -> None:
-        self.page.goto(url, timeout=chromium.NAV_TIMEOUT_MS, wait_until="load")
-
-    def open_tabs(self, urls: list[str]) -> None:
-        chromium.open_tabs(self.context, urls)
-
-    def close(self) -> None:
-        """Disconnect (the VM's Chrome keeps running, as OSWorld leaves it)."""
-        if self.browser is not None:
-            try:
-                self.browser.close()
-            except Exception:
-                pass  # already disconnected
-            self.browser = None
-        if self._pw is not None:
-            chromium.release_playwright()
-            self._pw = None
+    # close() only disconnects: the VM's Chrome keeps running, as OSWorld leaves it.
