@@ -2,15 +2,8 @@
 functions: the same positional arguments (result, and expected when the task has one)
 and every option name."""
 
-import inspect
-import json
-from pathlib import Path
-
-import pytest
-
 from kimicua.tasks.metrics import METRICS
-
-OSWORLD = Path(__file__).resolve().parents[4] / "shared" / "osworld" / "examples"
+from metric_calls import calls, needs_tasks, unbound
 
 NON_OFFICE = """compare_images check_structure_sim check_structure_sim_with_threshold check_structure_sim_resized
 check_brightness_decrease_and_structure_sim check_contrast_increase_and_structure_sim
@@ -32,27 +25,8 @@ def test_every_non_office_metric_is_registered():
     assert [name for name in NON_OFFICE if name not in METRICS] == []
 
 
-def calls():
-    for path in sorted(OSWORLD.glob("*/*.json")):
-        evaluator = json.loads(path.read_text())["evaluator"]
-        funcs = evaluator["func"] if isinstance(evaluator["func"], list) else [evaluator["func"]]
-        for i, func in enumerate(funcs):
-            if func not in NON_OFFICE:
-                continue
-            pick = (lambda v: v[i] if isinstance(v, list) else v) if len(funcs) > 1 else (lambda v: v)
-            has_expected = bool(evaluator.get("expected"))
-            yield path.stem[:8], func, has_expected, pick(evaluator.get("options")) or {}
-
-
-@pytest.mark.skipif(not OSWORLD.is_dir(), reason="OSWorld task files not present")
+@needs_tasks
 def test_every_task_call_binds():
-    seen = list(calls())
+    seen = list(calls(NON_OFFICE))
     assert len(seen) > 90
-    unbound = []
-    for task, func, has_expected, options in seen:
-        args = ("result", "expected") if has_expected else ("result",)
-        try:
-            inspect.signature(METRICS[func]).bind(*args, **options)
-        except TypeError as err:
-            unbound.append(f"{task} {func}: {err}")
-    assert unbound == []
+    assert unbound(seen) == []

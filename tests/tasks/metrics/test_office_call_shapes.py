@@ -2,19 +2,12 @@
 (result, expected when the task has one, every option), and every compare_table rule and
 compare_pptx_files option they use is one we implement."""
 
-import inspect
-import json
-from pathlib import Path
-
-import pytest
-
 from kimicua.tasks.metrics import METRICS
 from kimicua.tasks.metrics.slides import PptxOptions
 from kimicua.tasks.metrics.table import _RULES
 from kimicua.tasks.metrics.xlsx_cells import STYLE_PROPS
 from kimicua.tasks.metrics.xlsx_parts import CHART_PROPS, PIVOT_PROPS
-
-OSWORLD = Path(__file__).resolve().parents[4] / "shared" / "osworld" / "examples"
+from metric_calls import calls, needs_tasks, unbound
 
 OFFICE = """compare_table compare_csv check_csv compare_unique_train_records compare_conference_city_in_order
 compare_result_files compare_docx_files compare_docx_files_and_ignore_new_lines compare_docx_tables
@@ -31,41 +24,16 @@ def test_every_office_metric_is_registered():
     assert [name for name in OFFICE if name not in METRICS] == []
 
 
-def calls():
-    for path in sorted(OSWORLD.glob("*/*.json")):
-        evaluator = json.loads(path.read_text())["evaluator"]
-        many = isinstance(evaluator["func"], list)
-        funcs = evaluator["func"] if many else [evaluator["func"]]
-        for i, func in enumerate(funcs):
-            if func not in OFFICE:
-                continue
-            expected, options = evaluator.get("expected"), evaluator.get("options")
-            if many:
-                expected = expected[i] if isinstance(expected, list) else expected
-                options = options[i] if isinstance(options, list) else options
-            yield path.stem[:8], func, bool(expected), options or {}
-
-
-needs_tasks = pytest.mark.skipif(not OSWORLD.is_dir(), reason="OSWorld task files not present")
-
-
 @needs_tasks
 def test_every_task_call_binds():
-    seen = list(calls())
+    seen = list(calls(OFFICE))
     assert len(seen) > 180
-    unbound = []
-    for task, func, has_expected, options in seen:
-        args = ("result", "expected") if has_expected else ("result",)
-        try:
-            inspect.signature(METRICS[func]).bind(*args, **options)
-        except TypeError as err:
-            unbound.append(f"{task} {func}: {err}")
-    assert unbound == []
+    assert unbound(seen) == []
 
 
 @needs_tasks
 def test_every_compare_pptx_files_option_is_known():
-    for _, func, _, options in calls():
+    for _, func, _, options in calls(OFFICE):
         if func == "compare_pptx_files":
             PptxOptions.parse(options)
 
@@ -88,6 +56,6 @@ def _rule_problems(rule: dict) -> list[str]:
 
 @needs_tasks
 def test_every_compare_table_rule_is_implemented():
-    problems = [f"{task}: {p}" for task, func, _, options in calls() if func == "compare_table"
+    problems = [f"{task}: {p}" for task, func, _, options in calls(OFFICE) if func == "compare_table"
                 for rule in options["rules"] for p in _rule_problems(rule)]
     assert problems == []
