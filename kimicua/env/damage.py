@@ -16,6 +16,7 @@ import time
 
 from kimicua.env.core import EnvError
 from kimicua.env.display import Display
+from kimicua.env.xconnection import close_quietly, open_connection
 
 REPORT_NON_EMPTY = 3  # DamageReportLevel: one event per empty -> non-empty change
 
@@ -47,15 +48,9 @@ class DamageWatch:
     """Tells whether anything drew on ``display``'s screen since the last ``clear``."""
 
     def __init__(self, display: Display):
-        from Xlib.display import Display as XDisplay
-
         self.display = display.name
         self._lock = threading.Lock()
-        try:
-            with display.environ():  # python-xlib reads XAUTHORITY when it connects
-                self._conn = XDisplay(display.name)
-        except Exception as err:
-            raise EnvError(f"cannot watch display {display.name} for damage: {err}") from None
+        self._conn = open_connection(display, f"cannot watch display {display.name} for damage")
         ext = self._conn.query_extension("DAMAGE")
         if ext is None:
             self._conn.close()
@@ -105,8 +100,5 @@ class DamageWatch:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
-                    self._conn.close()  # the server frees the damage object with the client
-                except Exception:
-                    pass  # the server may already be gone
+                close_quietly(self._conn)  # the server frees the damage object with the client
                 self._conn = None

@@ -14,21 +14,16 @@ import threading
 
 from kimicua.env.core import EnvError
 from kimicua.env.display import Display
+from kimicua.env.xconnection import close_quietly, open_connection
 
 
 class Focus:
     """Reads the focused window of ``display`` (its own X connection)."""
 
     def __init__(self, display: Display):
-        from Xlib.display import Display as XDisplay
-
         self.display = display.name
         self._lock = threading.Lock()
-        try:
-            with display.environ():  # python-xlib reads XAUTHORITY when it connects
-                self._conn = XDisplay(display.name)
-        except Exception as err:
-            raise EnvError(f"cannot read the focus on display {display.name}: {err}") from None
+        self._conn = open_connection(display, f"cannot read the focus on display {display.name}")
         atom = self._conn.intern_atom
         self._active, self._counter = atom("_NET_ACTIVE_WINDOW"), atom("_NET_WM_SYNC_REQUEST_COUNTER")
         self._known: dict[int, tuple[bool, str]] = {}  # window id -> (frame clock, WM_CLASS class)
@@ -57,7 +52,4 @@ class Focus:
 
     def close(self) -> None:
         with self._lock:
-            try:
-                self._conn.close()
-            except Exception:
-                pass  # the server may already be gone
+            close_quietly(self._conn)
