@@ -13,23 +13,13 @@ pytest.importorskip("torch")
 pytest.importorskip("fastapi")
 openai = pytest.importorskip("openai")
 
-from serve_helpers import NAME, answer, engine_answer, get_json, load_tiny, shot, start, user  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return load_tiny(tmp_path_factory.mktemp("tiny"))
+from serve_helpers import NAME, answer, engine_answer, get_json, shot, start, user  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tiny):
     with start(*tiny) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=120)
 
 
 def assert_same(served, generation, processor) -> None:

@@ -12,15 +12,10 @@ pytest.importorskip("torch")
 pytest.importorskip("fastapi")
 openai = pytest.importorskip("openai")
 
-from serve_helpers import NAME, answer, get_json, load_tiny, shot, start, user  # noqa: E402
+from serve_helpers import NAME, answer, get_json, shot, start, user  # noqa: E402
 
 from kimicua.tools.serve.app import ServerState  # noqa: E402
 from kimicua.tools.serve.run import BackgroundServer  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return load_tiny(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +28,6 @@ def server(tiny, media):
     # a short context and small limits, so that each limit is reached with small requests
     with start(*tiny, max_model_len=160, media_dir=media, max_request_bytes=300_000, max_image_bytes=100_000) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=60)
 
 
 def ask(client, messages, **kw):
