@@ -21,16 +21,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from kimicua.model.tiny import write_tiny_checkpoint
 from kimicua.tools.cli import app
 
 INDEX = "model.safetensors.index.json"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny"), seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,6 @@ from kimicua.model.engine import BatchEngine, ModelInputs, SamplingParams, gener
 MAX_NEW = 8
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    from kimicua.model.tiny import write_tiny_checkpoint
-    from kimicua.model.weights import load_checkpoint
-
-    ckpt = write_tiny_checkpoint(tmp_path_factory.mktemp("tiny"), seed=0)
-    model, processor, _ = load_checkpoint(ckpt, dtype=torch.float32)
-    return model.eval(), processor
-
-
 def shot(width: int, height: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 

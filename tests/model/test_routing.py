@@ -16,16 +16,6 @@ from kimicua.model.moe import MoE
 MAX_NEW = 6
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    from kimicua.model.tiny import write_tiny_checkpoint
-    from kimicua.model.weights import load_checkpoint
-
-    ckpt = write_tiny_checkpoint(tmp_path_factory.mktemp("tiny"), seed=0)
-    model, processor, _ = load_checkpoint(ckpt, dtype=torch.float32)
-    return model.eval(), processor
-
-
 def routers(model):
     return [layer.mlp.gate for layer in model.language_model.model.layers if isinstance(layer.mlp, MoE)]
 

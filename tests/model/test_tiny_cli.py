@@ -12,16 +12,10 @@ from typer.testing import CliRunner
 from kimicua.model import KimiVL, KimiVLProcessor
 from kimicua.model.config import PRESET_DIR
 from kimicua.model.engine import generate
-from kimicua.model.tiny import write_tiny_checkpoint
 from kimicua.tools.cli import app
 
 PUBLISHED = PRESET_DIR / "kimi-vl-a3b-instruct.json"  # the published config.json, shipped as a preset
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny"), seed=0)
 
 
 @pytest.fixture(scope="module")
