@@ -114,6 +114,9 @@ class TrajectoryWriter:
         self._own_frames = frames is None
         self.frames = frames or FrameWriter()
         self.meta = meta.model_copy(update={"started_at": meta.started_at or timestamp(time.time())})
+        # the meta first: a directory holding traj.jsonl always says which episode it is, even
+        # when the process dies a moment later
+        _write_atomic(self.directory / "episode.json", self.meta.model_dump_json(indent=2))
         self._traj = open(self.directory / "traj.jsonl", "a", encoding="utf-8")
         self._written: dict[str, Future] = {}  # frame name -> done when renamed into place
         self._failed: set[str] = set()  # frames that could not be written
@@ -125,7 +128,6 @@ class TrajectoryWriter:
         self._closed = False
         self.steps = 0  # lines handed over
         self.durable = 0  # step lines on disk (fsync'd), in order
-        _write_atomic(self.directory / "episode.json", self.meta.model_dump_json(indent=2))
 
     # The writer thread: jobs in order, each after the frames it names.
 
