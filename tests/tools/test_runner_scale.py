@@ -34,7 +34,9 @@ def slow_task(tmp_path: Path, seconds: float):
     domain, task = builtin("browser-signup-basic")[0]
     data = json.loads(Path(task.origin).read_text())
     data["id"] = "browser-signup-slow"
-    data["kimicua"]["solution"].insert(-1, {"type": "wait", "seconds": seconds})
+    for _ in range(int(seconds // 60)):  # a wait action is at most 60 s
+        data["kimicua"]["solution"].insert(-1, {"type": "wait", "seconds": 60})
+    data["kimicua"]["solution"].insert(-1, {"type": "wait", "seconds": seconds % 60})
     path = tmp_path / "tasks" / "browser-signup-slow.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(data))
@@ -110,7 +112,7 @@ def _browser_worker(pids: list[int]) -> int:
 @pytest.mark.slow
 def test_ctrl_c_stops_all_workers_and_keeps_every_finished_episode(tmp_path):
     suite = tmp_path / "suite"
-    for _, task in [slow_task(tmp_path, 30.0), *builtin("infeasible-klingon", "infeasible-refresh-rate")]:
+    for _, task in [slow_task(tmp_path, 180.0), *builtin("infeasible-klingon", "infeasible-refresh-rate")]:  # Ctrl-C cuts the wait
         suite.mkdir(exist_ok=True)
         (suite / f"{task.id}.json").write_text(Path(task.origin).read_text())
     results = tmp_path / "runs"
