@@ -164,3 +164,22 @@ def test_stale_temp_dirs_of_dead_owners_are_swept(tmp_path):
         d.mkdir()
     assert lifetime.sweep_stale(tmp_path) == [dead]
     assert not dead.exists() and mine.exists() and other.exists()
+
+
+def test_a_venv_under_tmp_stays_visible_behind_the_private_tmp(tmp_path, monkeypatch):
+    """A venv (or pyenv) in a dir the sandbox covers is bound read-only AFTER the private /tmp
+    and home, which would otherwise hide it: a checkout cloned into /tmp ran no app before."""
+    import sys
+
+    from kimicua.env.sandbox import bwrap
+
+    venv = Path("/tmp") / f"kimicua-venv-{secrets.token_hex(4)}"
+    venv.mkdir()
+    try:
+        monkeypatch.setattr(sys, "prefix", str(venv))
+        argv = bwrap.bwrap_argv(Layout(home=tmp_path / "h", tmp=tmp_path / "t", runtime=tmp_path / "r"))
+        private_tmp = argv.index("/tmp", argv.index(str(tmp_path / "t")))
+        bound = [i for i in range(len(argv) - 2) if argv[i : i + 3] == ["--ro-bind", str(venv), str(venv)]]
+        assert bound and bound[0] > private_tmp
+    finally:
+        venv.rmdir()

@@ -68,11 +68,21 @@ def check_available() -> None:
 
 
 def _python_binds() -> list[str]:
-    """Bind the interpreter's own prefix if the hidden dirs cover it (pyenv under /root)."""
+    """Read-only binds for what the sandbox runs from the host that the private mounts would
+    cover: the interpreter's prefixes (pyenv under /root; a venv, as named and resolved, in a
+    hidden dir or /tmp) and, when this checkout itself sits under /tmp, the checkout (its
+    apps and scripts). A checkout under /root or /home stays hidden: it may hold secrets.
+    They come after the /tmp and home mounts, which would otherwise cover them."""
+    under = (*HIDDEN_DIRS, "/tmp")
+    paths = {os.path.realpath(sys.base_prefix), os.path.dirname(os.path.realpath(sys.executable)),
+             os.path.abspath(sys.prefix), os.path.realpath(sys.prefix)}
+    checkout = str(Path(__file__).resolve().parents[3])
+    if checkout == "/tmp" or checkout.startswith("/tmp/"):
+        paths.add(checkout)
     args = []
-    for prefix in {os.path.realpath(sys.base_prefix), os.path.dirname(os.path.realpath(sys.executable))}:
-        if any(prefix == d or prefix.startswith(d + "/") for d in (*HIDDEN_DIRS, "/tmp")):
-            args += ["--ro-bind", prefix, prefix]
+    for path in sorted(paths):
+        if os.path.isdir(path) and any(path == d or path.startswith(d + "/") for d in under):
+            args += ["--ro-bind", path, path]
     return args
 
 
@@ -103,9 +113,9 @@ def bwrap_argv(layout: Layout) -> list[str]:
     for d in HIDDEN_DIRS:
         if os.path.isdir(d):
             args += ["--tmpfs", d]
-    args += _python_binds()
     args += ["--bind", str(layout.tmp), "/tmp", "--bind", str(layout.home), HOME,
              "--bind", str(layout.runtime), RUNTIME]
+    args += _python_binds()
     for f in SECRET_FILES:
         if os.path.exists(f):
             args += ["--ro-bind", "/dev/null", f]
