@@ -89,7 +89,10 @@ class RayPool:
                 running[actor.play.remote(job)] = (actor, job)
             if not running:
                 break
-            (ref,), _ = self.ray.wait(list(running), num_returns=1)
+            ready: list = []
+            while not ready:  # short waits: the interpreter gets Ctrl-C between them, whatever Ray does
+                ready, _ = self.ray.wait(list(running), num_returns=1, timeout=0.5)
+            (ref,) = ready
             actor, job = running.pop(ref)
             try:
                 record = self.ray.get(ref)
