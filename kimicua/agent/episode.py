@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from kimicua.agent.backends.local import RoutedReply
 from kimicua.agent.dialects import Dialect, get_dialect
 from kimicua.agent.events import (
     ActionExecuted, EpisodeEnded, EpisodeResult, EpisodeStarted, Event, ModelAnswered, StepStarted,
@@ -111,7 +110,7 @@ class _Episode:
             screen=(self.env.screen.width, self.env.screen.height), scale=self.env.scale,
             coordinate_space=str(self.dialect.space), **fields,
         )
-        routing = reply.routing if first and isinstance(reply, RoutedReply) else None  # --record-routing
+        routing = reply.routing if first else None  # --record-routing
         written = self.recorder.step(rec, None if obs is None else obs.screenshot, routing)
         self.shown = written.screenshot_file
 

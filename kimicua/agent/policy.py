@@ -46,6 +46,9 @@ class Reply:
     image_size: Size | None = None
     actions: tuple[Action, ...] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # the local model's routing record (record_routing): top-k expert ids per answer token, stop
+    # included, and MoE layer, uint8 [len(token_ids), M, A] (model/routing.py); None otherwise
+    routing: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -7,9 +7,7 @@ module is, so the agent core imports without the ``model`` extra.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kimicua.agent.policy import Prompt, Reply
 from kimicua.env.geometry import Size
@@ -33,14 +31,6 @@ def _torch_dtype(dtype):
     return getattr(torch, name)
 
 
-@dataclass(frozen=True, slots=True)
-class RoutedReply(Reply):
-    """A Reply with its routing record: the top-k expert ids per answer token (the stop token
-    included) and MoE layer, a uint8 array [len(token_ids), M, A] (model/routing.py)."""
-
-    routing: Any = None
-
-
 def _first(*values):
     """The first value that is not None."""
     return next(v for v in values if v is not None)
@@ -56,7 +46,7 @@ class LocalPolicy:
 
     ``token_ids``/``logprobs`` of a Reply end with the stop token when the answer ended on one
     (its text does not): for RL the stop belongs to the response. With ``record_routing`` each
-    reply is a RoutedReply carrying the experts the answer was routed through.
+    reply's ``routing`` holds the experts the answer was routed through.
 
     A checkpoint that cannot be found, downloaded or read raises the model package's
     CheckpointError, a ValueError whose one-line message names the file or hub id.
@@ -133,8 +123,7 @@ class LocalPolicy:
 
     def _reply(self, batch: dict, gen, preprocess_s: float) -> Reply:
         images = batch["images"]
-        extra = {"routing": gen.routing} if self.record_routing else {}
-        return (RoutedReply if self.record_routing else Reply)(
+        return Reply(
             text=self.processor.decode(gen.token_ids),
             model=self.name,
             token_ids=list(gen.response_ids),  # the stop token too: the policy must learn to stop
@@ -142,7 +131,7 @@ class LocalPolicy:
             prompt_token_ids=batch["input_ids"][0].tolist(),  # placeholders expanded: what the model saw
             image_size=Size(*images[-1].resized) if images else None,  # (w, h), unpadded
             timings={"preprocess_s": preprocess_s, "prefill_s": gen.prefill_s, "decode_s": gen.decode_s},
-            **extra,
+            routing=gen.routing,  # None unless record_routing
         )
 
     def check(self) -> None:
