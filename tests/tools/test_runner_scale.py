@@ -118,7 +118,7 @@ def test_ctrl_c_stops_all_workers_and_keeps_every_finished_episode(tmp_path):
     results = tmp_path / "runs"
     proc = subprocess.Popen([KIMICUA, "run", str(suite), "--model", "scripted", "--results", str(results),
                              "--workers", "2", "--screen", "1024x768"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     done_file = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -129,7 +129,11 @@ def test_ctrl_c_stops_all_workers_and_keeps_every_finished_episode(tmp_path):
         time.sleep(0.2)
     assert done_file, "the two quick episodes never finished"
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints where every thread stood
+        pytest.fail("kimicua run ignored Ctrl-C for 120 s:\n" + proc.communicate()[0][-6000:])
     assert proc.returncode == 130, out
     saved = json.loads(next(results.rglob("results.json")).read_text())["episodes"]
     finished = {e["task_id"] for e in saved if e["score"] is not None}
