@@ -118,7 +118,9 @@ def test_ctrl_c_stops_all_workers_and_keeps_every_finished_episode(tmp_path):
     results = tmp_path / "runs"
     proc = subprocess.Popen([KIMICUA, "run", str(suite), "--model", "scripted", "--results", str(results),
                              "--workers", "2", "--screen", "1024x768"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+                            # as a terminal would: under `make test &` the shell hands SIGINT down ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     done_file = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
