@@ -176,6 +176,40 @@ def profile(model, cfg, image: tuple[int, int], text_tokens: int, rows: int, dev
     del engine
 
 
+def routing_check(model, cfg, dev: torch.device, tokens: int = 24) -> str:
+    """--record-routing on this device: the routing record of a greedy answer with CUDA graphs
+    against the same answer decoded eagerly (ids, and the record, token by token), and the
+    cost of recording per decode step."""
+    from kimicua.model.engine import BatchEngine, SamplingParams
+
+    ids, pv, grid = prompt(cfg, 448, 252, 24, dev, seed=3)
+    runs = {}
+    for graphs in ((False, True) if dev.type == "cuda" else (False,)):
+        for record in (False, True):
+            engine = BatchEngine(model, 1, ids.shape[1] + tokens + 8, cuda_graphs=graphs, record_routing=record)
+            engine.add(ids, pv, grid, SamplingParams(max_new_tokens=tokens, stop_token_ids=()))
+            done, times = {}, []
+            while not done:
+                sync(dev)
+                t = time.perf_counter()
+                done = engine.step()
+                sync(dev)
+                times.append(time.perf_counter() - t)
+            engine.close()
+            runs[graphs, record] = (done[0], statistics.median(times[4:]) if len(times) > 8 else float("nan"))
+    eager = runs[False, True][0]
+    line = (f"routing records ({tokens} tokens, {eager.routing.shape[1]} MoE layers x top-{eager.routing.shape[2]}): "
+            f"eager step {runs[False, False][1] * 1e3:.2f} ms, recording {runs[False, True][1] * 1e3:.2f} ms")
+    if (True, True) in runs:
+        graphed = runs[True, True][0]
+        same_ids = graphed.token_ids == eager.token_ids
+        n = min(len(graphed.routing), len(eager.routing))
+        agree = float((graphed.routing[:n] == eager.routing[:n]).mean())
+        line += (f"; graphs step {runs[True, False][1] * 1e3:.2f} ms, recording {runs[True, True][1] * 1e3:.2f} ms; "
+                 f"graphs vs eager: same tokens {same_ids}, routing ids equal {agree:.1%}")
+    return line
+
+
 def precision_check(model, cfg, dev: torch.device, layers: int) -> list[str]:
     """bf16 vs fp32 logits of a short prompt after 1, 2, 4, ... and `layers` decoder layers (weights
     upcast in place at the end): random weights route on near-ties, so the gap grows with depth."""
@@ -214,6 +248,7 @@ def main() -> None:
     ap.add_argument("--decode-tokens", type=int, default=32)
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--no-fp32-check", action="store_true")
+    ap.add_argument("--routing", action="store_true", help="also check --record-routing: graphs vs eager, its cost")
     ap.add_argument("--compile", action="store_true", help="also decode through torch.compile (+c rows)")
     ap.add_argument("--profile", action="store_true", help="also profile one eager decode step per batch size")
     args = ap.parse_args()
@@ -277,6 +312,12 @@ def main() -> None:
             used = ("on" if r["graphs"] else ("off" if not graphs else "FAILED")) + ("+c" if compiled else "")
             print(f"{B:5d} {used:>6s} {r['step'] * 1e3:8.2f} {r['best'] * 1e3:6.2f} {B / r['step']:7.0f} "
                   f"{nbytes / measured * 1e3:8.2f} {nom:>9s} {nbytes / measured / r['step']:9.0%} {syncs:>10s}")
+    if args.routing:
+        try:
+            print(routing_check(model, cfg, dev))
+        except Exception as e:
+            print(f"routing check failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            traceback.print_exc(limit=-3)
     if args.profile:
         for B in (int(b) for b in args.batches.split(",")):
             profile(model, cfg, (w, h), args.text_tokens, B, dev)
