@@ -37,7 +37,7 @@ from kimicua.env.sandbox.client import SandboxControl
 from kimicua.env.sandbox.policy_files import chromium_etc
 from kimicua.env.sandbox.wrapper import write_wrapper
 from kimicua.env.settle import SHOWN_FIRST_S, FixedSettle, ScreenSettle
-from kimicua.env.windows import matches
+from kimicua.env.windows import matches, wait_for
 from kimicua.env.workspace import Workspace
 
 WM_CLASS = "chromium.Chromium"
@@ -364,14 +364,7 @@ class BrowserEnv(ControlledEnv):
         return False
 
     def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [w for w in self.windows() if matches(w, name)]
-            if found:
-                return found[-1]
-            if time.monotonic() > deadline:
-                raise EnvError(f"no tab titled like {name!r} after {timeout:g}s")
-            time.sleep(0.05)
+        return wait_for(self.windows, name, timeout, f"tab titled like {name!r}")
 
     def open_tabs(self, urls: list[str]) -> None:
         self._check()

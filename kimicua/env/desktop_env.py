@@ -244,15 +244,7 @@ class DesktopEnv(ControlledEnv):
         return False
 
     def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [w for w in self.windows() if wins.matches(w, name)]
-            if found:
-                return found[-1]
-            if time.monotonic() > deadline:
-                raise EnvError(f"no window named like {name!r} on display {self.display.name} "
-                               f"after {timeout:g}s")
-            time.sleep(0.05)
+        return wins.wait_for(self.windows, name, timeout, f"window named like {name!r} on display {self.display.name}")
 
     # --- browser (a CDP-attached Chromium on this display) -------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from typing import Callable
 
 from kimicua.env.core import EnvError, Window
 
@@ -77,6 +78,20 @@ def matches(window: Window, name: str, *, strict: bool = False, by_class: bool =
             return name == full or name in full.rsplit(".", 1)
         return name.lower() in full.lower()
     return window.name == name if strict else name in window.name
+
+
+def wait_for(windows: Callable[[], list[Window]], name: str, timeout: float, missing: str,
+             poll_s: float = 0.05) -> Window:
+    """The newest of ``windows()`` whose title holds ``name``, asked again every ``poll_s``
+    until ``timeout``; then EnvError "no <missing> after <timeout>s" (missing names what and where)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [w for w in windows() if matches(w, name)]
+        if found:
+            return found[-1]
+        if time.monotonic() > deadline:
+            raise EnvError(f"no {missing} after {timeout:g}s")
+        time.sleep(poll_s)
 
 
 def activate(env: dict[str, str], window: Window) -> bool:

@@ -144,7 +144,7 @@ def test_host_path_maps_app_paths_and_refuses_escapes(workspace):
     assert workspace.host_path("/tmp/x") == workspace.tmp / "x"
     assert workspace.host_path("/etc/hostname") == Path("/etc/hostname")  # visible, read-only
     with pytest.raises(EnvError, match="not visible inside the sandbox"):
-        workspace.host_path("/root/.ssh/id_rsa")
+        workspace.host_path(str(Path.home() / ".ssh" / "id_rsa"))  # the invoking user's home is hidden
     with pytest.raises(EnvError, match="not visible"):
         workspace.host_path("/etc/shadow")
     with pytest.raises(EnvError, match="outside the episode's home"):

@@ -28,6 +28,7 @@ from kimicua.env.osworld_vm.chrome import VmChrome
 from kimicua.env.osworld_vm.client import SERVER_EXEC_TIMEOUT_S, VmClient, VmError
 from kimicua.env.osworld_vm.controller import VmController
 from kimicua.env.settle import FixedSettle
+from kimicua.env.windows import wait_for
 
 SETTLE_S = 1.0  # after an action, before the screenshot (OSWorld's harness pauses 2 s)
 ACTIVATE_PATIENCE_S = 2.0
@@ -177,15 +178,8 @@ class OsworldVmEnv(ControlledEnv):
             time.sleep(0.1)
 
     def wait_for_window(self, name: str, timeout: float = 10.0) -> Window:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [w for w in self.windows() if name in w.name]
-            if found:
-                return found[-1]
-            if time.monotonic() > deadline:
-                raise EnvError(f"no window named like {name!r} on the VM at {self.client.url} "
-                               f"after {timeout:g}s")
-            time.sleep(0.2)
+        return wait_for(self.windows, name, timeout, f"window named like {name!r} on the VM at {self.client.url}",
+                        poll_s=0.2)  # each look is a request to the VM
 
     # What the VM's server offers beyond the Env contract (OSWorld's setup and getters).
 
