@@ -204,15 +204,20 @@ class MLA(nn.Module):
         return out.view(H, B, L, -1).permute(1, 2, 0, 3)  # [B, L, H, V]
 
 
+PRODUCT_ROWS_MAX = 128  # query rows (heads x new tokens) up to which CUDA attention is two products
+
+
 def latent_attention(q: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
     """softmax(q kv^T * scale + mask) kv: q [B, 1, M, K+R] (every head's rows) over kv [B, 1, T, K+R].
 
     On CUDA as two batched products around a float32 softmax: the fused SDPA kernels tile over
     (batch, head, 32-row query blocks), which is ONE block for a decode step's 16 rows, so one
     multiprocessor streamed the whole cache (127 us a layer at 2k positions on an H200, a third
-    of the step); cuBLAS splits the products over the cache instead. On CPU, SDPA's fused kernel.
+    of the step); cuBLAS splits the products over the cache instead. With many rows (a chunk of
+    new tokens over a cache) the fused kernels fill the GPU and skip the [M, T] scores; on CPU,
+    SDPA's fused kernel always.
     """
-    if not q.is_cuda:
+    if not q.is_cuda or q.shape[-2] > PRODUCT_ROWS_MAX:
         return F.scaled_dot_product_attention(q, kv, kv, attn_mask=mask, scale=scale)
     return attention_products(q, kv, mask, scale)
 
